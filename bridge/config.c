@@ -1,0 +1,1002 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "json.h"
+
+#define HB_DEFAULT_MAX_BODY (1024 * 1024)
+#define HB_DEFAULT_DELIVERY_TIMEOUT_MS 8000
+#define HB_DEFAULT_SHUTDOWN_TIMEOUT_MS 15000
+
+typedef struct hb_loader {
+    const char *name;
+    yaml_document_t doc;
+    const hb_config_env_t *env;
+    hb_buf_t *errors;
+    int nerrors;
+} hb_loader_t;
+
+static const char *hb_sys_getenv(void *ctx, const char *name)
+{
+    return getenv(name);
+}
+
+static char *hb_sys_read_file(void *ctx, const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        return NULL;
+    hb_buf_t buf;
+    hb_buf_init(&buf);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) != 0)
+        hb_buf_append(&buf, chunk, n);
+    int failed = ferror(fp);
+    fclose(fp);
+    if (failed) {
+        hb_buf_dispose(&buf);
+        errno = EIO;
+        return NULL;
+    }
+    *len = buf.len;
+    return hb_buf_release(&buf);
+}
+
+const hb_config_env_t hb_config_env_system = {hb_sys_getenv, hb_sys_read_file, NULL};
+
+/* ---- errors ---- */
+
+static void hb_errorf(hb_loader_t *l, const yaml_node_t *node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void hb_errorf(hb_loader_t *l, const yaml_node_t *node, const char *fmt, ...)
+{
+    unsigned line = node != NULL ? (unsigned)node->start_mark.line + 1 : 1;
+    unsigned col = node != NULL ? (unsigned)node->start_mark.column + 1 : 1;
+    hb_buf_printf(l->errors, "%s:%u:%u: ", l->name, line, col);
+    va_list ap;
+    va_start(ap, fmt);
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    hb_buf_puts(l->errors, msg);
+    hb_buf_putc(l->errors, '\n');
+    l->nerrors++;
+}
+
+/* ---- scalars ---- */
+
+static yaml_node_t *hb_node(hb_loader_t *l, int index)
+{
+    return yaml_document_get_node(&l->doc, index);
+}
+
+static const char *hb_scalar_raw(const yaml_node_t *node)
+{
+    return (const char *)node->data.scalar.value;
+}
+
+static int hb_is_null(const yaml_node_t *node)
+{
+    if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    const char *v = hb_scalar_raw(node);
+    return *v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+           strcmp(v, "NULL") == 0;
+}
+
+static const char *hb_node_kind(const yaml_node_t *node)
+{
+    switch (node->type) {
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    case YAML_SEQUENCE_NODE:
+        return "a list";
+    default:
+        return hb_is_null(node) ? "null" : "a scalar";
+    }
+}
+
+/* Expands ${VAR} and ${VAR:-default} (and "$${" as a literal "${"). NULL after reporting an error. */
+static char *hb_expand(hb_loader_t *l, const yaml_node_t *node, const char *s)
+{
+    hb_buf_t out;
+    hb_buf_init(&out);
+    hb_buf_puts(&out, "");
+    while (*s != '\0') {
+        if (s[0] == '$' && s[1] == '$' && s[2] == '{') {
+            hb_buf_puts(&out, "${");
+            s += 3;
+            continue;
+        }
+        if (!(s[0] == '$' && s[1] == '{')) {
+            hb_buf_putc(&out, *s++);
+            continue;
+        }
+        const char *name = s + 2, *end = strchr(name, '}');
+        if (end == NULL) {
+            hb_errorf(l, node, "unterminated ${ in \"%s\"", hb_scalar_raw(node));
+            goto Error;
+        }
+        const char *dflt = NULL;
+        size_t namelen = (size_t)(end - name);
+        const char *sep = strstr(name, ":-");
+        if (sep != NULL && sep < end) {
+            namelen = (size_t)(sep - name);
+            dflt = sep + 2;
+        }
+        char *var = hb_xstrndup(name, namelen);
+        int valid = namelen != 0;
+        for (size_t i = 0; i < namelen; i++)
+            if (!(isalnum((unsigned char)var[i]) || var[i] == '_'))
+                valid = 0;
+        if (!valid) {
+            hb_errorf(l, node, "bad environment variable name \"%s\"", var);
+            free(var);
+            goto Error;
+        }
+        const char *value = l->env->getenv(l->env->ctx, var);
+        if (value != NULL && (dflt == NULL || *value != '\0')) {
+            hb_buf_puts(&out, value);
+        } else if (dflt != NULL) {
+            hb_buf_append(&out, dflt, (size_t)(end - dflt));
+        } else {
+            hb_errorf(l, node, "environment variable %s is not set (write ${%s:-default} to give a default)", var,
+                      var);
+            free(var);
+            goto Error;
+        }
+        free(var);
+        s = end + 1;
+    }
+    return hb_buf_release(&out);
+Error:
+    hb_buf_dispose(&out);
+    return NULL;
+}
+
+/* The string value of a scalar after ${} expansion; NULL (error reported) when node is not a scalar. */
+static char *hb_get_str(hb_loader_t *l, const yaml_node_t *node, const char *what)
+{
+    if (node->type != YAML_SCALAR_NODE) {
+        hb_errorf(l, node, "%s must be a string, not %s", what, hb_node_kind(node));
+        return NULL;
+    }
+    return hb_expand(l, node, hb_scalar_raw(node));
+}
+
+static int hb_get_size(hb_loader_t *l, const yaml_node_t *node, const char *what, size_t *out)
+{
+    char *s = hb_get_str(l, node, what);
+    if (s == NULL)
+        return -1;
+    int ret = hb_parse_size(s, out);
+    if (ret != 0 || *out == 0) {
+        hb_errorf(l, node, "%s must be a size such as 1MiB, 512KiB or 65536, not \"%s\"", what, s);
+        ret = -1;
+    }
+    free(s);
+    return ret;
+}
+
+static int hb_get_duration(hb_loader_t *l, const yaml_node_t *node, const char *what, uint64_t *out)
+{
+    char *s = hb_get_str(l, node, what);
+    if (s == NULL)
+        return -1;
+    int ret = hb_parse_duration(s, out);
+    if (ret != 0 || *out == 0) {
+        hb_errorf(l, node, "%s must be a duration such as 8s, 500ms or 1m, not \"%s\"", what, s);
+        ret = -1;
+    }
+    free(s);
+    return ret;
+}
+
+static int hb_get_listen(hb_loader_t *l, const yaml_node_t *node, const char *what, hb_listen_t *out)
+{
+    char *s = hb_get_str(l, node, what), err[256];
+    if (s == NULL)
+        return -1;
+    int ret = hb_parse_listen(s, out, err, sizeof(err));
+    if (ret != 0)
+        hb_errorf(l, node, "%s: %s", what, err);
+    free(s);
+    return ret;
+}
+
+/* ---- mappings ---- */
+
+typedef int (*hb_key_cb)(hb_loader_t *l, const char *key, yaml_node_t *keynode, yaml_node_t *value, void *target);
+
+/* Calls cb for every key of a mapping; reports a non-scalar key. Returns -1 when node is not a mapping. */
+static int hb_each_key(hb_loader_t *l, yaml_node_t *node, const char *what, hb_key_cb cb, void *target)
+{
+    if (node->type != YAML_MAPPING_NODE) {
+        hb_errorf(l, node, "%s must be a mapping, not %s", what, hb_node_kind(node));
+        return -1;
+    }
+    for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = hb_node(l, p->key), *v = hb_node(l, p->value);
+        if (k->type != YAML_SCALAR_NODE) {
+            hb_errorf(l, k, "keys of %s must be strings", what);
+            continue;
+        }
+        cb(l, hb_scalar_raw(k), k, v, target);
+    }
+    return 0;
+}
+
+static void hb_unknown_key(hb_loader_t *l, yaml_node_t *keynode, const char *key, const char *where)
+{
+    hb_errorf(l, keynode, "unknown key \"%s\" in %s", key, where);
+}
+
+/* Replaces *slot with the string value (freeing what was there). */
+static void hb_set_str(hb_loader_t *l, yaml_node_t *value, const char *what, char **slot)
+{
+    char *s = hb_get_str(l, value, what);
+    if (s != NULL) {
+        free(*slot);
+        *slot = s;
+    }
+}
+
+/* ---- YAML to JSON (example payloads) ---- */
+
+static int hb_plain_is_number(const char *s)
+{
+    const char *p = s;
+    if (*p == '-')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return 0;
+    if (*p == '0' && isdigit((unsigned char)p[1]))
+        return 0;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return 0;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!isdigit((unsigned char)*p))
+            return 0;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    return *p == '\0';
+}
+
+static void hb_yaml_to_json(hb_loader_t *l, yaml_node_t *node, hb_buf_t *out, int depth)
+{
+    if (depth > 64) {
+        hb_errorf(l, node, "nested too deeply");
+        hb_buf_puts(out, "null");
+        return;
+    }
+    switch (node->type) {
+    case YAML_MAPPING_NODE: {
+        hb_buf_putc(out, '{');
+        for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+            yaml_node_t *k = hb_node(l, p->key);
+            if (p != node->data.mapping.pairs.start)
+                hb_buf_putc(out, ',');
+            if (k->type != YAML_SCALAR_NODE) {
+                hb_errorf(l, k, "keys must be strings");
+                hb_buf_puts(out, "\"\"");
+            } else {
+                hb_json_cstr(out, hb_scalar_raw(k));
+            }
+            hb_buf_putc(out, ':');
+            hb_yaml_to_json(l, hb_node(l, p->value), out, depth + 1);
+        }
+        hb_buf_putc(out, '}');
+        break;
+    }
+    case YAML_SEQUENCE_NODE:
+        hb_buf_putc(out, '[');
+        for (yaml_node_item_t *i = node->data.sequence.items.start; i < node->data.sequence.items.top; i++) {
+            if (i != node->data.sequence.items.start)
+                hb_buf_putc(out, ',');
+            hb_yaml_to_json(l, hb_node(l, *i), out, depth + 1);
+        }
+        hb_buf_putc(out, ']');
+        break;
+    default: {
+        char *s = hb_expand(l, node, hb_scalar_raw(node));
+        if (s == NULL) {
+            hb_buf_puts(out, "null");
+            break;
+        }
+        if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+            hb_json_cstr(out, s);
+        } else if (hb_is_null(node)) {
+            hb_buf_puts(out, "null");
+        } else if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0 || hb_plain_is_number(s)) {
+            hb_buf_puts(out, s);
+        } else {
+            hb_json_cstr(out, s);
+        }
+        free(s);
+    }
+    }
+}
+
+/* ---- server, admin, kafka ---- */
+
+static int hb_server_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_config_t *cfg = target;
+    if (strcmp(key, "listen") == 0) {
+        size_t n = 1;
+        yaml_node_item_t *items = NULL;
+        if (v->type == YAML_SEQUENCE_NODE) {
+            items = v->data.sequence.items.start;
+            n = (size_t)(v->data.sequence.items.top - items);
+            if (n == 0) {
+                hb_errorf(l, v, "server.listen must name at least one address");
+                return -1;
+            }
+        }
+        for (size_t i = 0; i < cfg->server.num_listen; i++) {
+            free(cfg->server.listen[i].host);
+            free(cfg->server.listen[i].port);
+        }
+        free(cfg->server.listen);
+        cfg->server.listen = hb_xcalloc(n, sizeof(hb_listen_t));
+        cfg->server.num_listen = 0;
+        for (size_t i = 0; i < n; i++) {
+            yaml_node_t *item = items != NULL ? hb_node(l, items[i]) : v;
+            if (hb_get_listen(l, item, "server.listen", &cfg->server.listen[cfg->server.num_listen]) == 0)
+                cfg->server.num_listen++;
+        }
+    } else if (strcmp(key, "publicUrl") == 0) {
+        hb_set_str(l, v, "server.publicUrl", &cfg->server.public_url);
+    } else if (strcmp(key, "threads") == 0) {
+        char *s = hb_get_str(l, v, "server.threads");
+        if (s == NULL)
+            return -1;
+        char *end;
+        long n = strtol(s, &end, 10);
+        if (strcmp(s, "auto") == 0)
+            cfg->server.threads = 0;
+        else if (*s != '\0' && *end == '\0' && n >= 1 && n <= 1024)
+            cfg->server.threads = (unsigned)n;
+        else
+            hb_errorf(l, v, "server.threads must be auto or a number from 1 to 1024, not \"%s\"", s);
+        free(s);
+    } else if (strcmp(key, "maxBodySize") == 0) {
+        hb_get_size(l, v, "server.maxBodySize", &cfg->server.max_body_size);
+    } else if (strcmp(key, "shutdownTimeout") == 0) {
+        hb_get_duration(l, v, "server.shutdownTimeout", &cfg->server.shutdown_timeout_ms);
+    } else if (strcmp(key, "tls") == 0) {
+        if (v->type != YAML_MAPPING_NODE) {
+            hb_errorf(l, v, "server.tls must be a mapping with certFile and keyFile, not %s", hb_node_kind(v));
+            return -1;
+        }
+        for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+            yaml_node_t *tk = hb_node(l, p->key), *tv = hb_node(l, p->value);
+            const char *name = tk->type == YAML_SCALAR_NODE ? hb_scalar_raw(tk) : "";
+            if (strcmp(name, "certFile") == 0)
+                hb_set_str(l, tv, "server.tls.certFile", &cfg->server.tls_cert_file);
+            else if (strcmp(name, "keyFile") == 0)
+                hb_set_str(l, tv, "server.tls.keyFile", &cfg->server.tls_key_file);
+            else
+                hb_unknown_key(l, tk, name, "server.tls (expected certFile, keyFile)");
+        }
+        if ((cfg->server.tls_cert_file == NULL) != (cfg->server.tls_key_file == NULL))
+            hb_errorf(l, v, "server.tls needs both certFile and keyFile");
+    } else {
+        hb_unknown_key(l, k, key, "server (expected listen, publicUrl, threads, maxBodySize, shutdownTimeout, tls)");
+    }
+    return 0;
+}
+
+static int hb_admin_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_config_t *cfg = target;
+    if (strcmp(key, "listen") == 0) {
+        free(cfg->admin.listen.host);
+        free(cfg->admin.listen.port);
+        memset(&cfg->admin.listen, 0, sizeof(cfg->admin.listen));
+        hb_get_listen(l, v, "admin.listen", &cfg->admin.listen);
+    } else {
+        hb_unknown_key(l, k, key, "admin (expected listen)");
+    }
+    return 0;
+}
+
+/* librdkafka properties that hookbridge owns: letting a config change them would break the delivery guarantee. */
+static const char *hb_owned_producer_prop(const char *key)
+{
+    static const struct {
+        const char *key, *use;
+    } owned[] = {
+        {"bootstrap.servers", "kafka.brokers"},
+        {"metadata.broker.list", "kafka.brokers"},
+        {"enable.idempotence", "nothing: hookbridge always produces idempotently"},
+        {"acks", "nothing: hookbridge always produces with acks=all"},
+        {"request.required.acks", "nothing: hookbridge always produces with acks=all"},
+        {"message.timeout.ms", "kafka.deliveryTimeout"},
+        {"delivery.timeout.ms", "kafka.deliveryTimeout"},
+        {"dr_msg_cb", "nothing"},
+    };
+    for (size_t i = 0; i < HB_ARRAY_SIZE(owned); i++)
+        if (strcmp(key, owned[i].key) == 0)
+            return owned[i].use;
+    return NULL;
+}
+
+static int hb_kafka_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_config_t *cfg = target;
+    if (strcmp(key, "brokers") == 0) {
+        hb_set_str(l, v, "kafka.brokers", &cfg->kafka.brokers);
+    } else if (strcmp(key, "topic") == 0) {
+        hb_set_str(l, v, "kafka.topic", &cfg->kafka.topic_template);
+    } else if (strcmp(key, "deliveryTimeout") == 0) {
+        hb_get_duration(l, v, "kafka.deliveryTimeout", &cfg->kafka.delivery_timeout_ms);
+    } else if (strcmp(key, "producer") == 0) {
+        if (v->type != YAML_MAPPING_NODE) {
+            hb_errorf(l, v, "kafka.producer must be a mapping of librdkafka properties, not %s", hb_node_kind(v));
+            return -1;
+        }
+        size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+        cfg->kafka.producer = hb_xrealloc(cfg->kafka.producer, (cfg->kafka.num_producer + n) * sizeof(hb_kv_t));
+        for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+            yaml_node_t *pk = hb_node(l, p->key), *pv = hb_node(l, p->value);
+            char *name = hb_get_str(l, pk, "a kafka.producer key");
+            if (name == NULL)
+                continue;
+            const char *use = hb_owned_producer_prop(name);
+            if (use != NULL) {
+                hb_errorf(l, pk, "kafka.producer: \"%s\" is set by hookbridge; use %s", name, use);
+                free(name);
+                continue;
+            }
+            char *value = hb_get_str(l, pv, "a kafka.producer value");
+            if (value == NULL) {
+                free(name);
+                continue;
+            }
+            cfg->kafka.producer[cfg->kafka.num_producer].key = name;
+            cfg->kafka.producer[cfg->kafka.num_producer].value = value;
+            cfg->kafka.num_producer++;
+        }
+    } else {
+        hb_unknown_key(l, k, key, "kafka (expected brokers, topic, deliveryTimeout, producer)");
+    }
+    return 0;
+}
+
+/* ---- endpoints ---- */
+
+typedef struct hb_endpoint_ctx {
+    hb_endpoint_config_t *ep;
+    int has_verify;
+    int has_max_body;
+    yaml_node_t *id_node;
+} hb_endpoint_ctx_t;
+
+typedef struct hb_verify_ctx {
+    hb_verify_config_t *v;
+    yaml_node_t *secret_node;
+    yaml_node_t *secret_file_node;
+    int has_header;
+} hb_verify_ctx_t;
+
+static char *hb_read_secret_file(hb_loader_t *l, yaml_node_t *node, size_t *len)
+{
+    char *path = hb_get_str(l, node, "verify.secretFile");
+    if (path == NULL)
+        return NULL;
+    char *data = l->env->read_file(l->env->ctx, path, len);
+    if (data == NULL) {
+        hb_errorf(l, node, "cannot read secret file %s: %s", path, strerror(errno));
+    } else {
+        /* files written by `echo` or editors end in a newline that is not part of the secret */
+        if (*len > 0 && data[*len - 1] == '\n')
+            (*len)--;
+        if (*len > 0 && data[*len - 1] == '\r')
+            (*len)--;
+        data[*len] = '\0';
+    }
+    free(path);
+    return data;
+}
+
+static int hb_verify_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_verify_ctx_t *vc = target;
+    if (strcmp(key, "headerName") == 0) {
+        hb_set_str(l, v, "verify.headerName", &vc->v->header_name);
+        vc->has_header = 1;
+    } else if (strcmp(key, "secret") == 0) {
+        vc->secret_node = v;
+    } else if (strcmp(key, "secretFile") == 0) {
+        vc->secret_file_node = v;
+    } else if (strcmp(key, "algorithm") == 0) {
+        char *s = hb_get_str(l, v, "verify.algorithm");
+        if (s == NULL)
+            return -1;
+        if (strcmp(s, "sha1") == 0)
+            vc->v->algorithm = HB_HMAC_SHA1;
+        else if (strcmp(s, "sha256") == 0)
+            vc->v->algorithm = HB_HMAC_SHA256;
+        else if (strcmp(s, "sha512") == 0)
+            vc->v->algorithm = HB_HMAC_SHA512;
+        else
+            hb_errorf(l, v, "verify.algorithm must be sha1, sha256 or sha512, not \"%s\"", s);
+        free(s);
+    } else if (strcmp(key, "headerEncoding") == 0) {
+        char *s = hb_get_str(l, v, "verify.headerEncoding");
+        if (s == NULL)
+            return -1;
+        if (strcmp(s, "hex") == 0)
+            vc->v->encoding = HB_ENC_HEX;
+        else if (strcmp(s, "base64") == 0)
+            vc->v->encoding = HB_ENC_BASE64;
+        else if (strcmp(s, "base64url") == 0)
+            vc->v->encoding = HB_ENC_BASE64URL;
+        else
+            hb_errorf(l, v, "verify.headerEncoding must be hex, base64 or base64url, not \"%s\"", s);
+        free(s);
+    } else {
+        hb_unknown_key(l, k, key, "verify (expected headerName, secret, secretFile, algorithm, headerEncoding)");
+    }
+    return 0;
+}
+
+static void hb_parse_verify(hb_loader_t *l, yaml_node_t *node, hb_verify_config_t *v)
+{
+    v->algorithm = HB_HMAC_SHA256;
+    v->encoding = HB_ENC_HEX;
+    if (node->type == YAML_SCALAR_NODE) {
+        char *s = hb_get_str(l, node, "verify");
+        if (s != NULL && strcmp(s, "none") == 0)
+            v->none = 1;
+        else if (s != NULL)
+            hb_errorf(l, node, "verify must be a mapping (headerName, secret, ...) or the word none, not \"%s\"", s);
+        free(s);
+        return;
+    }
+    hb_verify_ctx_t vc = {v, NULL, NULL, 0};
+    if (hb_each_key(l, node, "verify", hb_verify_key, &vc) != 0)
+        return;
+    if (!vc.has_header)
+        hb_errorf(l, node, "verify needs headerName (the header that carries the signature)");
+    else if (v->header_name != NULL && *v->header_name == '\0')
+        hb_errorf(l, node, "verify.headerName must not be empty");
+    if (vc.secret_node != NULL && vc.secret_file_node != NULL) {
+        hb_errorf(l, vc.secret_file_node, "verify takes secret or secretFile, not both");
+    } else if (vc.secret_node != NULL) {
+        v->secret = hb_get_str(l, vc.secret_node, "verify.secret");
+        v->secret_len = v->secret != NULL ? strlen(v->secret) : 0;
+    } else if (vc.secret_file_node != NULL) {
+        v->secret = hb_read_secret_file(l, vc.secret_file_node, &v->secret_len);
+    } else {
+        hb_errorf(l, node, "verify needs secret or secretFile");
+    }
+}
+
+static int hb_example_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_example_t *ex = target;
+    if (strcmp(key, "id") == 0) {
+        hb_set_str(l, v, "examples[].id", &ex->id);
+    } else if (strcmp(key, "name") == 0) {
+        hb_set_str(l, v, "examples[].name", &ex->name);
+    } else if (strcmp(key, "payload") == 0) {
+        hb_buf_t json;
+        hb_buf_init(&json);
+        hb_yaml_to_json(l, v, &json, 0);
+        free(ex->payload_json);
+        ex->payload_json = hb_buf_release(&json);
+    } else if (strcmp(key, "icon") != 0) {
+        hb_unknown_key(l, k, key, "an example (expected id, name, icon, payload)");
+    }
+    return 0;
+}
+
+static void hb_parse_examples(hb_loader_t *l, yaml_node_t *node, hb_endpoint_config_t *ep)
+{
+    if (node->type != YAML_SEQUENCE_NODE) {
+        hb_errorf(l, node, "examples must be a list, not %s", hb_node_kind(node));
+        return;
+    }
+    size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    ep->examples = hb_xcalloc(n, sizeof(hb_example_t));
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *item = hb_node(l, node->data.sequence.items.start[i]);
+        hb_example_t *ex = &ep->examples[ep->num_examples++];
+        hb_each_key(l, item, "an example", hb_example_key, ex);
+        if (ex->id == NULL && item->type == YAML_MAPPING_NODE)
+            hb_errorf(l, item, "an example needs an id");
+        for (size_t j = 0; ex->id != NULL && j + 1 < ep->num_examples; j++)
+            if (ep->examples[j].id != NULL && strcmp(ep->examples[j].id, ex->id) == 0)
+                hb_errorf(l, item, "duplicate example id \"%s\"", ex->id);
+        if (ex->payload_json == NULL)
+            ex->payload_json = hb_xstrdup("null");
+    }
+}
+
+static int hb_endpoint_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_endpoint_ctx_t *ec = target;
+    hb_endpoint_config_t *ep = ec->ep;
+    if (strcmp(key, "id") == 0) {
+        hb_set_str(l, v, "id", &ep->id);
+        ec->id_node = v;
+    } else if (strcmp(key, "source") == 0) {
+        hb_set_str(l, v, "source", &ep->source);
+    } else if (strcmp(key, "icon") == 0) {
+        hb_set_str(l, v, "icon", &ep->icon);
+    } else if (strcmp(key, "title") == 0) {
+        hb_set_str(l, v, "title", &ep->title);
+    } else if (strcmp(key, "eventIdHeader") == 0) {
+        hb_set_str(l, v, "eventIdHeader", &ep->event_id_header);
+        for (char *p = ep->event_id_header; p != NULL && *p != '\0'; p++)
+            *p = (char)tolower((unsigned char)*p);
+    } else if (strcmp(key, "maxBodySize") == 0) {
+        if (hb_get_size(l, v, "maxBodySize", &ep->max_body_size) == 0)
+            ec->has_max_body = 1;
+    } else if (strcmp(key, "verify") == 0) {
+        ec->has_verify = 1;
+        hb_parse_verify(l, v, &ep->verify);
+    } else if (strcmp(key, "examples") == 0) {
+        hb_parse_examples(l, v, ep);
+    } else {
+        hb_unknown_key(l, k, key,
+                       "an endpoint (expected id, source, icon, title, verify, eventIdHeader, maxBodySize, examples)");
+    }
+    return 0;
+}
+
+static int hb_endpoint_id_valid(const char *id)
+{
+    if (*id == '\0' || strlen(id) > 200)
+        return 0;
+    for (const char *p = id; *p != '\0'; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-'))
+            return 0;
+    return 1;
+}
+
+static void hb_parse_endpoints(hb_loader_t *l, yaml_node_t *node, hb_config_t *cfg)
+{
+    if (node->type != YAML_SEQUENCE_NODE) {
+        hb_errorf(l, node, "endpoints must be a list, not %s", hb_node_kind(node));
+        return;
+    }
+    size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    cfg->endpoints = hb_xcalloc(n, sizeof(hb_endpoint_config_t));
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *item = hb_node(l, node->data.sequence.items.start[i]);
+        hb_endpoint_config_t *ep = &cfg->endpoints[cfg->num_endpoints++];
+        ep->line = (unsigned)item->start_mark.line + 1;
+        hb_endpoint_ctx_t ec = {ep, 0, 0, NULL};
+        if (hb_each_key(l, item, "an endpoint", hb_endpoint_key, &ec) != 0)
+            continue;
+        if (ep->id == NULL) {
+            hb_errorf(l, item, "an endpoint needs an id");
+        } else if (!hb_endpoint_id_valid(ep->id)) {
+            hb_errorf(l, ec.id_node, "endpoint id \"%s\" may only use A-Z a-z 0-9 . _ - (1 to 200 of them)", ep->id);
+        } else {
+            for (size_t j = 0; j + 1 < cfg->num_endpoints; j++) {
+                if (cfg->endpoints[j].id != NULL && strcmp(cfg->endpoints[j].id, ep->id) == 0) {
+                    hb_errorf(l, ec.id_node, "duplicate endpoint id \"%s\" (first at line %u)", ep->id,
+                              cfg->endpoints[j].line);
+                    break;
+                }
+            }
+        }
+        if (ep->source == NULL && ep->id != NULL)
+            ep->source = hb_xstrdup(ep->id);
+        if (!ec.has_verify)
+            hb_errorf(l, item,
+                      "endpoint \"%s\" has no verify: it is compulsory (write `verify: none` to accept unsigned "
+                      "requests)",
+                      ep->id != NULL ? ep->id : "?");
+        if (!ec.has_max_body)
+            ep->max_body_size = 0; /* filled from server.maxBodySize below */
+    }
+}
+
+/* ---- top level ---- */
+
+typedef struct hb_top_ctx {
+    hb_config_t *cfg;
+    yaml_node_t *endpoints;
+    yaml_node_t *topic_node;
+} hb_top_ctx_t;
+
+static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_top_ctx_t *tc = target;
+    if (strcmp(key, "server") == 0) {
+        hb_each_key(l, v, "server", hb_server_key, tc->cfg);
+    } else if (strcmp(key, "admin") == 0) {
+        hb_each_key(l, v, "admin", hb_admin_key, tc->cfg);
+    } else if (strcmp(key, "kafka") == 0) {
+        hb_each_key(l, v, "kafka", hb_kafka_key, tc->cfg);
+        if (v->type == YAML_MAPPING_NODE)
+            for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++)
+                if (strcmp(hb_scalar_raw(hb_node(l, p->key)), "topic") == 0)
+                    tc->topic_node = hb_node(l, p->value);
+    } else if (strcmp(key, "durability") == 0) {
+        char *s = hb_get_str(l, v, "durability");
+        if (s != NULL && strcmp(s, "spool") == 0)
+            hb_errorf(l, v, "durability: spool is not available in this version; use kafka");
+        else if (s != NULL && strcmp(s, "kafka") != 0)
+            hb_errorf(l, v, "durability must be kafka, not \"%s\"", s);
+        free(s);
+    } else if (strcmp(key, "endpoints") == 0) {
+        tc->endpoints = v;
+    } else {
+        hb_unknown_key(l, k, key, "the configuration (expected server, admin, kafka, durability, endpoints)");
+    }
+    return 0;
+}
+
+static char *hb_render_topic(const char *tmpl, const char *id)
+{
+    hb_buf_t out;
+    hb_buf_init(&out);
+    hb_buf_puts(&out, "");
+    for (const char *p = tmpl; *p != '\0'; p++) {
+        if (strncmp(p, "{id}", 4) == 0) {
+            hb_buf_puts(&out, id);
+            p += 3;
+        } else {
+            hb_buf_putc(&out, *p);
+        }
+    }
+    return hb_buf_release(&out);
+}
+
+hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, const hb_config_env_t *env,
+                             hb_buf_t *errors)
+{
+    hb_loader_t l = {.name = name, .env = env, .errors = errors};
+    hb_config_t *cfg = hb_xcalloc(1, sizeof(*cfg));
+    cfg->path = hb_xstrdup(name);
+    yaml_parser_t parser;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, &l.doc)) {
+        hb_buf_printf(errors, "%s:%u:%u: %s%s%s\n", name, (unsigned)parser.problem_mark.line + 1,
+                      (unsigned)parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML",
+                      parser.context ? " " : "", parser.context ? parser.context : "");
+        yaml_parser_delete(&parser);
+        hb_config_free(cfg);
+        return NULL;
+    }
+    yaml_parser_delete(&parser);
+
+    yaml_node_t *root = yaml_document_get_root_node(&l.doc);
+    hb_top_ctx_t tc = {cfg, NULL, NULL};
+    if (root == NULL) {
+        hb_buf_printf(errors, "%s:1:1: the configuration is empty\n", name);
+        l.nerrors++;
+    } else if (hb_each_key(&l, root, "the configuration", hb_top_key, &tc) == 0) {
+        if (tc.endpoints != NULL)
+            hb_parse_endpoints(&l, tc.endpoints, cfg);
+        else
+            hb_errorf(&l, root, "endpoints is missing: the configuration needs at least one endpoint");
+    }
+
+    /* defaults */
+    if (cfg->server.num_listen == 0 && l.nerrors == 0) {
+        cfg->server.listen = hb_xcalloc(1, sizeof(hb_listen_t));
+        cfg->server.listen[0].host = hb_xstrdup("0.0.0.0");
+        cfg->server.listen[0].port = hb_xstrdup("8080");
+        cfg->server.num_listen = 1;
+    }
+    if (cfg->server.max_body_size == 0)
+        cfg->server.max_body_size = HB_DEFAULT_MAX_BODY;
+    if (cfg->server.shutdown_timeout_ms == 0)
+        cfg->server.shutdown_timeout_ms = HB_DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    if (cfg->kafka.brokers == NULL || *cfg->kafka.brokers == '\0') {
+        free(cfg->kafka.brokers);
+        cfg->kafka.brokers = hb_xstrdup("embedded");
+    }
+    if (cfg->kafka.topic_template == NULL)
+        cfg->kafka.topic_template = hb_xstrdup("webhooks.{id}");
+    if (cfg->kafka.delivery_timeout_ms == 0)
+        cfg->kafka.delivery_timeout_ms = HB_DEFAULT_DELIVERY_TIMEOUT_MS;
+
+    for (size_t i = 0; i < cfg->num_endpoints; i++) {
+        hb_endpoint_config_t *ep = &cfg->endpoints[i];
+        if (ep->max_body_size == 0)
+            ep->max_body_size = cfg->server.max_body_size;
+        if (ep->id == NULL)
+            continue;
+        ep->topic = hb_render_topic(cfg->kafka.topic_template, ep->id);
+        if (!hb_topic_name_valid(ep->topic))
+            hb_errorf(&l, tc.topic_node, "kafka.topic gives \"%s\" for endpoint \"%s\", which is not a valid Kafka "
+                      "topic name (1 to 249 of A-Z a-z 0-9 . _ -)", ep->topic, ep->id);
+    }
+
+    yaml_document_delete(&l.doc);
+    if (l.nerrors != 0) {
+        hb_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+hb_config_t *hb_config_load(const char *path, hb_buf_t *errors)
+{
+    size_t len;
+    char *text = hb_config_env_system.read_file(NULL, path, &len);
+    if (text == NULL) {
+        hb_buf_printf(errors, "%s:1:1: cannot read the configuration: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    hb_config_t *cfg = hb_config_parse(path, text, len, &hb_config_env_system, errors);
+    free(text);
+    return cfg;
+}
+
+void hb_config_free(hb_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->path);
+    for (size_t i = 0; i < cfg->server.num_listen; i++) {
+        free(cfg->server.listen[i].host);
+        free(cfg->server.listen[i].port);
+    }
+    free(cfg->server.listen);
+    free(cfg->server.public_url);
+    free(cfg->server.tls_cert_file);
+    free(cfg->server.tls_key_file);
+    free(cfg->admin.listen.host);
+    free(cfg->admin.listen.port);
+    free(cfg->kafka.brokers);
+    free(cfg->kafka.topic_template);
+    for (size_t i = 0; i < cfg->kafka.num_producer; i++) {
+        free(cfg->kafka.producer[i].key);
+        free(cfg->kafka.producer[i].value);
+    }
+    free(cfg->kafka.producer);
+    for (size_t i = 0; i < cfg->num_endpoints; i++) {
+        hb_endpoint_config_t *ep = &cfg->endpoints[i];
+        free(ep->id);
+        free(ep->source);
+        free(ep->icon);
+        free(ep->title);
+        free(ep->event_id_header);
+        free(ep->topic);
+        free(ep->verify.header_name);
+        free(ep->verify.secret);
+        for (size_t j = 0; j < ep->num_examples; j++) {
+            free(ep->examples[j].id);
+            free(ep->examples[j].name);
+            free(ep->examples[j].payload_json);
+        }
+        free(ep->examples);
+    }
+    free(cfg->endpoints);
+    free(cfg);
+}
+
+const hb_endpoint_config_t *hb_config_find_endpoint(const hb_config_t *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->num_endpoints; i++)
+        if (strcmp(cfg->endpoints[i].id, id) == 0)
+            return &cfg->endpoints[i];
+    return NULL;
+}
+
+/* ---- value syntaxes ---- */
+
+int hb_parse_size(const char *s, size_t *out)
+{
+    static const struct {
+        const char *unit;
+        uint64_t mult;
+    } units[] = {{"", 1},         {"B", 1},        {"KB", 1000},    {"KiB", 1024},      {"MB", 1000000},
+                 {"MiB", 1 << 20}, {"GB", 1000000000}, {"GiB", 1 << 30}, {"k", 1000}, {"K", 1024}};
+    const char *p = s;
+    uint64_t n = 0;
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    while (isdigit((unsigned char)*p)) {
+        if (n > UINT64_MAX / 10 - 10)
+            return -1;
+        n = n * 10 + (uint64_t)(*p++ - '0');
+    }
+    while (*p == ' ')
+        p++;
+    for (size_t i = 0; i < HB_ARRAY_SIZE(units); i++) {
+        if (strcmp(p, units[i].unit) == 0) {
+            if (n > SIZE_MAX / units[i].mult)
+                return -1;
+            *out = (size_t)(n * units[i].mult);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int hb_parse_duration(const char *s, uint64_t *out_ms)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    const char *p = s;
+    uint64_t n = 0;
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    while (isdigit((unsigned char)*p)) {
+        if (n > UINT32_MAX)
+            return -1;
+        n = n * 10 + (uint64_t)(*p++ - '0');
+    }
+    for (size_t i = 0; i < HB_ARRAY_SIZE(units); i++) {
+        if (strcmp(p, units[i].unit) == 0) {
+            *out_ms = n * units[i].ms;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int hb_parse_listen(const char *s, hb_listen_t *out, char *err, size_t errlen)
+{
+    const char *port;
+    char *host;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (end == NULL || end[1] != ':') {
+            snprintf(err, errlen, "\"%s\" is not [address]:port", s);
+            return -1;
+        }
+        host = hb_xstrndup(s + 1, (size_t)(end - s - 1));
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (colon != NULL && strchr(s, ':') != colon) {
+            snprintf(err, errlen, "\"%s\": write an IPv6 address as [address]:port", s);
+            return -1;
+        }
+        host = colon != NULL ? hb_xstrndup(s, (size_t)(colon - s)) : hb_xstrdup("");
+        port = colon != NULL ? colon + 1 : s;
+    }
+    char *end;
+    long n = strtol(port, &end, 10);
+    if (*port == '\0' || *end != '\0' || n < 0 || n > 65535) {
+        snprintf(err, errlen, "\"%s\" has no valid port (0 to 65535)", s);
+        free(host);
+        return -1;
+    }
+    out->host = host;
+    out->port = hb_xstrdup(port);
+    return 0;
+}
+
+int hb_topic_name_valid(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 249 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return 0;
+    for (const char *p = s; *p != '\0'; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-'))
+            return 0;
+    return 1;
+}

@@ -1,0 +1,114 @@
+/* bridge/config.h: the YAML configuration file, parsed and validated into an hb_config_t. Pure. */
+#ifndef HB_CONFIG_H
+#define HB_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+typedef enum hb_hmac_alg { HB_HMAC_SHA1, HB_HMAC_SHA256, HB_HMAC_SHA512 } hb_hmac_alg_t;
+typedef enum hb_sig_encoding { HB_ENC_HEX, HB_ENC_BASE64, HB_ENC_BASE64URL } hb_sig_encoding_t;
+
+/** `verify:` of one endpoint: the equivalent of Trigger.dev's verifyRequestSignature(). */
+typedef struct hb_verify_config {
+    int none;          /* `verify: none`: every request is accepted (a warning is logged at start) */
+    char *header_name; /* the header holding the signature, e.g. X-Cal-Signature-256 */
+    char *secret;      /* from `secret` or `secretFile`; may be empty (requests then fail "Missing secret") */
+    size_t secret_len;
+    hb_hmac_alg_t algorithm;
+    hb_sig_encoding_t encoding;
+} hb_verify_config_t;
+
+/** One entry of `examples:`. */
+typedef struct hb_example {
+    char *id;
+    char *name;
+    char *payload_json; /* the payload as compact JSON text */
+} hb_example_t;
+
+typedef struct hb_endpoint_config {
+    char *id;
+    char *source;
+    char *icon;            /* NULL when unset */
+    char *title;           /* NULL when unset */
+    char *event_id_header; /* `eventIdHeader`: the sender's delivery id header, lower-cased; NULL when unset */
+    size_t max_body_size;  /* effective limit: the endpoint's `maxBodySize`, else server.maxBodySize */
+    char *topic;           /* the Kafka topic: kafka.topic with {id} replaced */
+    hb_verify_config_t verify;
+    hb_example_t *examples;
+    size_t num_examples;
+    unsigned line;         /* 1-based line of the endpoint in the file, for messages */
+} hb_endpoint_config_t;
+
+typedef struct hb_listen {
+    char *host; /* numeric address or name; "" means every address */
+    char *port;
+} hb_listen_t;
+
+typedef struct hb_kv {
+    char *key;
+    char *value;
+} hb_kv_t;
+
+typedef struct hb_config {
+    char *path;
+    struct {
+        hb_listen_t *listen;
+        size_t num_listen;
+        char *public_url;
+        unsigned threads; /* 0 = auto: one per core */
+        size_t max_body_size;
+        uint64_t shutdown_timeout_ms;
+        char *tls_cert_file; /* both NULL: plain HTTP */
+        char *tls_key_file;
+    } server;
+    struct {
+        hb_listen_t listen; /* host == NULL when unset */
+    } admin;
+    struct {
+        char *brokers; /* "embedded" or a bootstrap list */
+        char *topic_template;
+        uint64_t delivery_timeout_ms;
+        hb_kv_t *producer; /* passed through to librdkafka as they are */
+        size_t num_producer;
+    } kafka;
+    hb_endpoint_config_t *endpoints;
+    size_t num_endpoints;
+} hb_config_t;
+
+/** Where the loader gets environment variables and secret files; replaced in tests. */
+typedef struct hb_config_env {
+    /** Value of the variable, or NULL when unset. */
+    const char *(*getenv)(void *ctx, const char *name);
+    /** Whole file as a malloc'd buffer (caller frees) with its length, or NULL with errno set. */
+    char *(*read_file)(void *ctx, const char *path, size_t *len);
+    void *ctx;
+} hb_config_env_t;
+
+/** The process environment and file system. */
+extern const hb_config_env_t hb_config_env_system;
+
+/**
+ * Parses and validates the YAML text. On success returns the config (free with hb_config_free). On error returns
+ * NULL and appends every problem found to errors, one per line, each as "name:line:col: message".
+ */
+hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, const hb_config_env_t *env,
+                             hb_buf_t *errors);
+/** Reads the file at path and hb_config_parse()s it with the system environment. */
+hb_config_t *hb_config_load(const char *path, hb_buf_t *errors);
+/** Accepts NULL. */
+void hb_config_free(hb_config_t *cfg);
+/** Borrowed; NULL when no endpoint has this id. */
+const hb_endpoint_config_t *hb_config_find_endpoint(const hb_config_t *cfg, const char *id);
+
+/** Parses "1MiB", "512KiB", "1000", "2MB" into bytes. 0 on success, -1 on bad syntax. */
+int hb_parse_size(const char *s, size_t *out);
+/** Parses "8s", "500ms", "2m", "1h" into milliseconds. 0 on success, -1 on bad syntax. */
+int hb_parse_duration(const char *s, uint64_t *out_ms);
+/** Parses "host:port", "[v6]:port" or ":port"/"port". 0 on success, -1 with the reason in err. */
+int hb_parse_listen(const char *s, hb_listen_t *out, char *err, size_t errlen);
+/** 1 when s is a legal Kafka topic name (1-249 of [A-Za-z0-9._-], not "." or ".."). */
+int hb_topic_name_valid(const char *s);
+
+#endif

@@ -1,0 +1,80 @@
+#include "endpoint.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hb_registry {
+    hb_endpoint_t *endpoints; /* config order */
+    hb_endpoint_t **sorted;   /* by id, for lookup */
+    size_t n;
+};
+
+static int hb_cmp_id(const void *a, const void *b)
+{
+    const hb_endpoint_t *x = *(hb_endpoint_t *const *)a, *y = *(hb_endpoint_t *const *)b;
+    return strcmp(x->cfg->id, y->cfg->id);
+}
+
+hb_registry_t *hb_registry_new(const hb_config_t *cfg, char *err, size_t errlen)
+{
+    hb_registry_t *reg = hb_xcalloc(1, sizeof(*reg));
+    reg->n = cfg->num_endpoints;
+    reg->endpoints = hb_xcalloc(reg->n, sizeof(hb_endpoint_t));
+    reg->sorted = hb_xcalloc(reg->n, sizeof(hb_endpoint_t *));
+    for (size_t i = 0; i < reg->n; i++) {
+        hb_endpoint_t *ep = &reg->endpoints[i];
+        char verr[256];
+        ep->cfg = &cfg->endpoints[i];
+        ep->verifier = hb_verifier_new(&ep->cfg->verify, verr, sizeof(verr));
+        if (ep->verifier == NULL) {
+            snprintf(err, errlen, "endpoint %s: %s", ep->cfg->id, verr);
+            hb_registry_free(reg);
+            return NULL;
+        }
+        reg->sorted[i] = ep;
+    }
+    qsort(reg->sorted, reg->n, sizeof(*reg->sorted), hb_cmp_id);
+    return reg;
+}
+
+void hb_registry_free(hb_registry_t *reg)
+{
+    if (reg == NULL)
+        return;
+    for (size_t i = 0; i < reg->n; i++)
+        hb_verifier_free(reg->endpoints[i].verifier);
+    free(reg->endpoints);
+    free(reg->sorted);
+    free(reg);
+}
+
+hb_endpoint_t *hb_registry_find(const hb_registry_t *reg, const char *id, size_t idlen)
+{
+    size_t lo = 0, hi = reg->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *cand = reg->sorted[mid]->cfg->id;
+        size_t candlen = strlen(cand);
+        int c = memcmp(cand, id, candlen < idlen ? candlen : idlen);
+        if (c == 0)
+            c = candlen < idlen ? -1 : candlen > idlen ? 1 : 0;
+        if (c == 0)
+            return reg->sorted[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+size_t hb_registry_size(const hb_registry_t *reg)
+{
+    return reg->n;
+}
+
+hb_endpoint_t *hb_registry_at(const hb_registry_t *reg, size_t i)
+{
+    return &reg->endpoints[i];
+}

@@ -1,0 +1,27 @@
+/* bridge/endpoint.h: the endpoints of one configuration, looked up by id. Pure. */
+#ifndef HB_ENDPOINT_H
+#define HB_ENDPOINT_H
+
+#include "config.h"
+#include "verify.h"
+
+typedef struct hb_endpoint {
+    const hb_endpoint_config_t *cfg; /* borrowed from the hb_config_t the registry was built from */
+    hb_verifier_t *verifier;
+    void *topic; /* the publisher's handle for cfg->topic, set by the server at setup */
+} hb_endpoint_t;
+
+typedef struct hb_registry hb_registry_t;
+
+/** Builds the registry from cfg, which must outlive it. NULL on error, reason in err. */
+hb_registry_t *hb_registry_new(const hb_config_t *cfg, char *err, size_t errlen);
+/** Accepts NULL. */
+void hb_registry_free(hb_registry_t *reg);
+/** Borrowed, valid until hb_registry_free(); NULL when id is unknown. Any thread. */
+hb_endpoint_t *hb_registry_find(const hb_registry_t *reg, const char *id, size_t idlen);
+/** Number of endpoints; with hb_registry_at() for iteration in config order. */
+size_t hb_registry_size(const hb_registry_t *reg);
+/** The i-th endpoint in config order. */
+hb_endpoint_t *hb_registry_at(const hb_registry_t *reg, size_t i);
+
+#endif

@@ -1,0 +1,336 @@
+#include "envelope.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+
+static void hb_pack_strn(msgpack_packer *pk, const char *s, size_t len)
+{
+    msgpack_pack_str(pk, len);
+    msgpack_pack_str_body(pk, s, len);
+}
+
+static void hb_pack_cstr(msgpack_packer *pk, const char *s)
+{
+    hb_pack_strn(pk, s, strlen(s));
+}
+
+static int hb_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* application/x-www-form-urlencoded decoding as URLSearchParams does it: '+' is a space, bad escapes stay. */
+static void hb_form_decode(hb_buf_t *out, const char *s, size_t len)
+{
+    out->len = 0;
+    hb_buf_reserve(out, len);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '+') {
+            hb_buf_putc(out, ' ');
+        } else if (s[i] == '%' && i + 2 < len + 0 && hb_hexval(s[i + 1]) >= 0 && hb_hexval(s[i + 2]) >= 0) {
+            hb_buf_putc(out, (char)(hb_hexval(s[i + 1]) << 4 | hb_hexval(s[i + 2])));
+            i += 2;
+        } else {
+            hb_buf_putc(out, s[i]);
+        }
+    }
+}
+
+typedef struct hb_query_pair {
+    hb_buf_t key, value;
+} hb_query_pair_t;
+
+/* Packs the query as a map: keys in order of first appearance, the last value winning. */
+static void hb_pack_query(msgpack_packer *pk, const char *q, size_t len)
+{
+    hb_query_pair_t *pairs = NULL;
+    size_t n = 0, cap = 0;
+    hb_buf_t key, value;
+    hb_buf_init(&key);
+    hb_buf_init(&value);
+    size_t start = 0;
+    while (start < len) {
+        size_t end = start;
+        while (end < len && q[end] != '&')
+            end++;
+        if (end > start) {
+            size_t eq = start;
+            while (eq < end && q[eq] != '=')
+                eq++;
+            hb_form_decode(&key, q + start, eq - start);
+            hb_form_decode(&value, q + (eq < end ? eq + 1 : end), eq < end ? end - eq - 1 : 0);
+            size_t i;
+            for (i = 0; i < n; i++)
+                if (pairs[i].key.len == key.len && memcmp(pairs[i].key.base, key.base, key.len) == 0)
+                    break;
+            if (i == n) {
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 8;
+                    pairs = hb_xrealloc(pairs, cap * sizeof(*pairs));
+                }
+                hb_buf_init(&pairs[n].key);
+                hb_buf_init(&pairs[n].value);
+                hb_buf_append(&pairs[n].key, key.base, key.len);
+                n++;
+            }
+            pairs[i].value.len = 0;
+            hb_buf_append(&pairs[i].value, value.base, value.len);
+        }
+        start = end + 1;
+    }
+    msgpack_pack_map(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        hb_pack_strn(pk, pairs[i].key.base, pairs[i].key.len);
+        hb_pack_strn(pk, pairs[i].value.base, pairs[i].value.len);
+        hb_buf_dispose(&pairs[i].key);
+        hb_buf_dispose(&pairs[i].value);
+    }
+    free(pairs);
+    hb_buf_dispose(&key);
+    hb_buf_dispose(&value);
+}
+
+/* Packs the headers as a map; a name seen again is joined to the first with ", " (as fetch's Headers does). */
+static void hb_pack_headers(msgpack_packer *pk, const hb_request_t *req)
+{
+    size_t unique = 0;
+    for (size_t i = 0; i < req->num_headers; i++) {
+        size_t j;
+        for (j = 0; j < i; j++)
+            if (req->headers[j].name_len == req->headers[i].name_len &&
+                memcmp(req->headers[j].name, req->headers[i].name, req->headers[i].name_len) == 0)
+                break;
+        unique += j == i;
+    }
+    msgpack_pack_map(pk, unique);
+    hb_buf_t joined;
+    hb_buf_init(&joined);
+    for (size_t i = 0; i < req->num_headers; i++) {
+        const hb_header_t *h = &req->headers[i];
+        size_t j;
+        for (j = 0; j < i; j++)
+            if (req->headers[j].name_len == h->name_len && memcmp(req->headers[j].name, h->name, h->name_len) == 0)
+                break;
+        if (j != i)
+            continue;
+        hb_pack_strn(pk, h->name, h->name_len);
+        joined.len = 0;
+        hb_buf_append(&joined, h->value, h->value_len);
+        size_t count = 1;
+        for (size_t k = i + 1; k < req->num_headers; k++) {
+            if (req->headers[k].name_len == h->name_len && memcmp(req->headers[k].name, h->name, h->name_len) == 0) {
+                hb_buf_append(&joined, ", ", 2);
+                hb_buf_append(&joined, req->headers[k].value, req->headers[k].value_len);
+                count++;
+            }
+        }
+        hb_pack_strn(pk, count == 1 ? h->value : joined.base, count == 1 ? h->value_len : joined.len);
+    }
+    hb_buf_dispose(&joined);
+}
+
+void hb_envelope_encode(const hb_envelope_fields_t *ev, msgpack_sbuffer *out)
+{
+    const hb_request_t *req = ev->req;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path_len;
+    const hb_header_t *ct = hb_request_header(req, "content-type", 12);
+
+    msgpack_pack_map(&pk, 14);
+    hb_pack_cstr(&pk, "v");
+    msgpack_pack_int(&pk, HB_ENVELOPE_VERSION);
+    hb_pack_cstr(&pk, "id");
+    hb_pack_cstr(&pk, ev->id);
+    hb_pack_cstr(&pk, "endpoint");
+    hb_pack_cstr(&pk, ev->endpoint);
+    hb_pack_cstr(&pk, "source");
+    hb_pack_cstr(&pk, ev->source);
+    hb_pack_cstr(&pk, "receivedAt");
+    msgpack_pack_int64(&pk, req->received_at_ms);
+    hb_pack_cstr(&pk, "method");
+    hb_pack_strn(&pk, req->method, req->method_len);
+    hb_pack_cstr(&pk, "path");
+    hb_pack_strn(&pk, req->path, path_len);
+    hb_pack_cstr(&pk, "url");
+    hb_pack_strn(&pk, req->path, req->path_len);
+    hb_pack_cstr(&pk, "query");
+    if (req->query_at != SIZE_MAX)
+        hb_pack_query(&pk, req->path + req->query_at + 1, req->path_len - req->query_at - 1);
+    else
+        msgpack_pack_map(&pk, 0);
+    hb_pack_cstr(&pk, "headers");
+    hb_pack_headers(&pk, req);
+    hb_pack_cstr(&pk, "remoteAddr");
+    hb_pack_cstr(&pk, req->remote_addr);
+    hb_pack_cstr(&pk, "contentType");
+    hb_pack_strn(&pk, ct != NULL ? ct->value : "", ct != NULL ? ct->value_len : 0);
+    hb_pack_cstr(&pk, "body");
+    msgpack_pack_bin(&pk, req->body_len);
+    msgpack_pack_bin_body(&pk, req->body, req->body_len);
+    hb_pack_cstr(&pk, "verified");
+    hb_pack_cstr(&pk, ev->verified);
+}
+
+static int hb_key_is(const msgpack_object *k, const char *name)
+{
+    size_t n = strlen(name);
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && memcmp(k->via.str.ptr, name, n) == 0;
+}
+
+int hb_envelope_decode(msgpack_unpacked *up, const char *data, size_t len, hb_envelope_view_t *out, char *err,
+                       size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    size_t off = 0;
+    if (msgpack_unpack_next(up, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
+        snprintf(err, errlen, "not one msgpack value");
+        return -1;
+    }
+    const msgpack_object *root = &up->data;
+    if (root->type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, errlen, "an envelope is a msgpack map");
+        return -1;
+    }
+    static const char *const str_keys[] = {"id",   "endpoint",   "source",      "method",  "path",
+                                           "url",  "remoteAddr", "contentType", "verified"};
+    msgpack_object_str *str_slots[] = {&out->id,  &out->endpoint,    &out->source,       &out->method,  &out->path,
+                                       &out->url, &out->remote_addr, &out->content_type, &out->verified};
+    unsigned seen = 0;
+    for (uint32_t i = 0; i < root->via.map.size; i++) {
+        const msgpack_object *k = &root->via.map.ptr[i].key, *v = &root->via.map.ptr[i].val;
+        if (hb_key_is(k, "v") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            out->version = (int64_t)v->via.u64;
+            seen |= 1;
+        } else if (hb_key_is(k, "receivedAt") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            out->received_at = (int64_t)v->via.u64;
+        } else if (hb_key_is(k, "body") && v->type == MSGPACK_OBJECT_BIN) {
+            out->body = v->via.bin.ptr;
+            out->body_len = v->via.bin.size;
+            seen |= 2;
+        } else if (hb_key_is(k, "query") && v->type == MSGPACK_OBJECT_MAP) {
+            out->query = v;
+        } else if (hb_key_is(k, "headers") && v->type == MSGPACK_OBJECT_MAP) {
+            out->headers = v;
+        } else if (v->type == MSGPACK_OBJECT_STR) {
+            for (size_t s = 0; s < HB_ARRAY_SIZE(str_keys); s++)
+                if (hb_key_is(k, str_keys[s]))
+                    *str_slots[s] = v->via.str;
+        }
+    }
+    if (!(seen & 1) || out->version != HB_ENVELOPE_VERSION) {
+        snprintf(err, errlen, "not a v%d envelope (field v)", HB_ENVELOPE_VERSION);
+        return -1;
+    }
+    if (!(seen & 2) || out->id.ptr == NULL) {
+        snprintf(err, errlen, "the envelope lacks body or id");
+        return -1;
+    }
+    return 0;
+}
+
+static void hb_object_to_json(const msgpack_object *o, hb_buf_t *out, int depth)
+{
+    if (depth > 100) {
+        hb_buf_puts(out, "null");
+        return;
+    }
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+        hb_buf_puts(out, "null");
+        break;
+    case MSGPACK_OBJECT_BOOLEAN:
+        hb_buf_puts(out, o->via.boolean ? "true" : "false");
+        break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        hb_buf_printf(out, "%llu", (unsigned long long)o->via.u64);
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        hb_buf_printf(out, "%lld", (long long)o->via.i64);
+        break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        hb_buf_printf(out, "%.17g", o->via.f64);
+        break;
+    case MSGPACK_OBJECT_STR:
+        hb_json_str(out, o->via.str.ptr, o->via.str.size);
+        break;
+    case MSGPACK_OBJECT_BIN: {
+        char *b64 = hb_xmalloc(hb_base64_encoded_len(o->via.bin.size) + 1);
+        size_t n = hb_base64_encode(b64, (const uint8_t *)o->via.bin.ptr, o->via.bin.size, 0);
+        hb_json_str(out, b64, n);
+        free(b64);
+        break;
+    }
+    case MSGPACK_OBJECT_ARRAY:
+        hb_buf_putc(out, '[');
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            if (i)
+                hb_buf_putc(out, ',');
+            hb_object_to_json(&o->via.array.ptr[i], out, depth + 1);
+        }
+        hb_buf_putc(out, ']');
+        break;
+    case MSGPACK_OBJECT_MAP:
+        hb_buf_putc(out, '{');
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+            if (i)
+                hb_buf_putc(out, ',');
+            if (k->type == MSGPACK_OBJECT_STR)
+                hb_json_str(out, k->via.str.ptr, k->via.str.size);
+            else
+                hb_buf_puts(out, "\"\"");
+            hb_buf_putc(out, ':');
+            if (depth == 0 && hb_key_is(k, "body") && v->type == MSGPACK_OBJECT_BIN &&
+                hb_utf8_valid(v->via.bin.ptr, v->via.bin.size)) {
+                hb_json_str(out, v->via.bin.ptr, v->via.bin.size);
+            } else if (depth == 0 && hb_key_is(k, "body") && v->type == MSGPACK_OBJECT_BIN) {
+                /* rename the key so a reader knows the string is base64, not text */
+                out->len -= strlen("\"body\":");
+                hb_buf_puts(out, "\"bodyBase64\":");
+                hb_object_to_json(v, out, depth + 1);
+            } else {
+                hb_object_to_json(v, out, depth + 1);
+            }
+        }
+        hb_buf_putc(out, '}');
+        break;
+    default:
+        hb_buf_puts(out, "null");
+    }
+}
+
+int hb_envelope_to_json(const char *data, size_t len, hb_buf_t *out, char *err, size_t errlen)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    hb_envelope_view_t view;
+    int ret = hb_envelope_decode(&up, data, len, &view, err, errlen);
+    if (ret == 0)
+        hb_object_to_json(&up.data, out, 0);
+    msgpack_unpacked_destroy(&up);
+    return ret;
+}
+
+void hb_uuid7_format(char out[37], int64_t unix_ms, const uint8_t random[10])
+{
+    uint8_t b[16];
+    uint64_t ms = (uint64_t)unix_ms;
+    for (int i = 0; i < 6; i++)
+        b[i] = (uint8_t)(ms >> (40 - 8 * i));
+    memcpy(b + 6, random, 10);
+    b[6] = (uint8_t)(0x70 | (b[6] & 0x0f)); /* version 7 */
+    b[8] = (uint8_t)(0x80 | (b[8] & 0x3f)); /* variant 10 */
+    char hex[33];
+    hb_hex_encode(hex, b, 16);
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}

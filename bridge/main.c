@@ -1,0 +1,246 @@
+/* bridge/main.c: argv → subcommands. */
+#include <getopt.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "log.h"
+#include "publisher.h"
+#include "server.h"
+#include "tail.h"
+#include "verify.h"
+
+#define HB_EXIT_USAGE 2
+
+static const char usage[] =
+    "usage: hookbridge COMMAND [OPTIONS]\n"
+    "\n"
+    "  serve  -c FILE              run the bridge\n"
+    "  check  -c FILE              validate the configuration (exit 2 with every error)\n"
+    "  sign   -c FILE ENDPOINT     print the signature header for the body on stdin\n"
+    "  tail   -c FILE [ENDPOINT] [--brokers ADDR] [--from-beginning] [-n N] [--timeout DUR]\n"
+    "                              print the events in the endpoints' topics as JSON lines\n"
+    "  decode                      print the envelope on stdin as JSON\n"
+    "  version\n";
+
+static hb_config_t *hb_load_or_exit(const char *path)
+{
+    if (path == NULL) {
+        fprintf(stderr, "hookbridge: -c FILE is required\n%s", usage);
+        exit(HB_EXIT_USAGE);
+    }
+    hb_buf_t errors;
+    hb_buf_init(&errors);
+    hb_config_t *cfg = hb_config_load(path, &errors);
+    if (cfg == NULL) {
+        fputs(errors.base != NULL ? errors.base : "invalid configuration\n", stderr);
+        hb_buf_dispose(&errors);
+        exit(HB_EXIT_USAGE);
+    }
+    hb_buf_dispose(&errors);
+    /* librdkafka knows its own properties: validate kafka.producer now rather than at the first request */
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int bad = hb_publisher_conf(conf, cfg, "127.0.0.1:9092", err, sizeof(err));
+    rd_kafka_conf_destroy(conf);
+    if (bad) {
+        fprintf(stderr, "%s: kafka.producer: %s\n", path, err);
+        hb_config_free(cfg);
+        exit(HB_EXIT_USAGE);
+    }
+    return cfg;
+}
+
+/* Parses the options shared by the subcommands; returns the index of the first operand. */
+typedef struct hb_args {
+    const char *config;
+    const char *brokers;
+    int from_beginning;
+    long max_events;
+    uint64_t timeout_ms;
+} hb_args_t;
+
+static int hb_parse_args(int argc, char **argv, hb_args_t *args)
+{
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                              {"brokers", required_argument, NULL, 'b'},
+                                              {"from-beginning", no_argument, NULL, 'B'},
+                                              {"timeout", required_argument, NULL, 't'},
+                                              {"help", no_argument, NULL, 'h'},
+                                              {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:b:n:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            args->config = optarg;
+            break;
+        case 'b':
+            args->brokers = optarg;
+            break;
+        case 'B':
+            args->from_beginning = 1;
+            break;
+        case 'n': {
+            char *end;
+            args->max_events = strtol(optarg, &end, 10);
+            if (*end != '\0' || args->max_events <= 0) {
+                fprintf(stderr, "hookbridge: -n takes a positive number\n");
+                exit(HB_EXIT_USAGE);
+            }
+            break;
+        }
+        case 't':
+            if (hb_parse_duration(optarg, &args->timeout_ms) != 0) {
+                fprintf(stderr, "hookbridge: --timeout takes a duration such as 10s\n");
+                exit(HB_EXIT_USAGE);
+            }
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            exit(0);
+        default:
+            fputs(usage, stderr);
+            exit(HB_EXIT_USAGE);
+        }
+    }
+    return optind;
+}
+
+static void hb_read_all(FILE *fp, hb_buf_t *buf)
+{
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) != 0)
+        hb_buf_append(buf, chunk, n);
+}
+
+static int hb_cmd_check(hb_args_t *args)
+{
+    hb_config_t *cfg = hb_load_or_exit(args->config);
+    printf("%s: ok, %zu endpoint%s\n", args->config, cfg->num_endpoints, cfg->num_endpoints == 1 ? "" : "s");
+    for (size_t i = 0; i < cfg->num_endpoints; i++)
+        printf("  /webhooks/%s -> %s (verify: %s)\n", cfg->endpoints[i].id, cfg->endpoints[i].topic,
+               cfg->endpoints[i].verify.none ? "none" : cfg->endpoints[i].verify.header_name);
+    hb_config_free(cfg);
+    return 0;
+}
+
+static int hb_cmd_sign(hb_args_t *args, int argc, char **argv, int first)
+{
+    if (first >= argc) {
+        fprintf(stderr, "hookbridge sign: name the endpoint\n");
+        return HB_EXIT_USAGE;
+    }
+    hb_config_t *cfg = hb_load_or_exit(args->config);
+    const hb_endpoint_config_t *ep = hb_config_find_endpoint(cfg, argv[first]);
+    int ret = 1;
+    char err[256], sig[256];
+    hb_buf_t body;
+    hb_buf_init(&body);
+    hb_verifier_t *v = NULL;
+    if (ep == NULL) {
+        fprintf(stderr, "hookbridge sign: no endpoint \"%s\" in %s\n", argv[first], args->config);
+        goto Exit;
+    }
+    if ((v = hb_verifier_new(&ep->verify, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "hookbridge sign: %s\n", err);
+        goto Exit;
+    }
+    hb_read_all(stdin, &body);
+    if (hb_verifier_sign(v, (const uint8_t *)body.base, body.len, sig, sizeof(sig)) < 0) {
+        fprintf(stderr, "hookbridge sign: endpoint \"%s\" has no secret to sign with\n", ep->id);
+        goto Exit;
+    }
+    printf("%s: %s\n", ep->verify.header_name, sig);
+    ret = 0;
+Exit:
+    hb_buf_dispose(&body);
+    hb_verifier_free(v);
+    hb_config_free(cfg);
+    return ret;
+}
+
+static int hb_cmd_tail(hb_args_t *args, int argc, char **argv, int first)
+{
+    hb_config_t *cfg = hb_load_or_exit(args->config);
+    const char *brokers = args->brokers != NULL ? args->brokers : cfg->kafka.brokers;
+    int ret = HB_EXIT_USAGE;
+    hb_tail_options_t opts = {.brokers = brokers,
+                              .from_beginning = args->from_beginning,
+                              .max_events = args->max_events,
+                              .timeout_ms = args->timeout_ms};
+    opts.topics = hb_xcalloc(cfg->num_endpoints, sizeof(char *));
+    if (strcmp(brokers, "embedded") == 0) {
+        fprintf(stderr, "hookbridge tail: the embedded broker lives inside `hookbridge serve`; pass the address it "
+                        "printed: --brokers 127.0.0.1:PORT\n");
+        goto Exit;
+    }
+    for (size_t i = 0; i < cfg->num_endpoints; i++)
+        if (first >= argc || strcmp(argv[first], cfg->endpoints[i].id) == 0)
+            opts.topics[opts.num_topics++] = cfg->endpoints[i].topic;
+    if (opts.num_topics == 0) {
+        fprintf(stderr, "hookbridge tail: no endpoint \"%s\" in %s\n", argv[first], args->config);
+        goto Exit;
+    }
+    ret = hb_tail_run(&opts, stdout);
+Exit:
+    free(opts.topics);
+    hb_config_free(cfg);
+    return ret;
+}
+
+static int hb_cmd_decode(void)
+{
+    hb_buf_t in, out;
+    hb_buf_init(&in);
+    hb_buf_init(&out);
+    hb_read_all(stdin, &in);
+    char err[256];
+    int ret = hb_envelope_to_json(in.base != NULL ? in.base : "", in.len, &out, err, sizeof(err));
+    if (ret == 0)
+        printf("%s\n", out.base);
+    else
+        fprintf(stderr, "hookbridge decode: %s\n", err);
+    hb_buf_dispose(&in);
+    hb_buf_dispose(&out);
+    return ret == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return HB_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    hb_args_t args = {0};
+    int first = hb_parse_args(argc - 1, argv + 1, &args) + 1;
+    if (strcmp(cmd, "serve") == 0) {
+        hb_config_t *cfg = hb_load_or_exit(args.config);
+        int ret = hb_server_run(cfg);
+        hb_config_free(cfg);
+        return ret;
+    }
+    if (strcmp(cmd, "check") == 0)
+        return hb_cmd_check(&args);
+    if (strcmp(cmd, "sign") == 0)
+        return hb_cmd_sign(&args, argc, argv, first);
+    if (strcmp(cmd, "tail") == 0)
+        return hb_cmd_tail(&args, argc, argv, first);
+    if (strcmp(cmd, "decode") == 0)
+        return hb_cmd_decode();
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("hookbridge %s (librdkafka %s)\n", HB_VERSION, rd_kafka_version_str());
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    fprintf(stderr, "hookbridge: unknown command \"%s\"\n%s", cmd, usage);
+    return HB_EXIT_USAGE;
+}

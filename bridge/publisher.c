@@ -1,0 +1,207 @@
+#include "publisher.h"
+
+#include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "log.h"
+
+struct hb_publisher {
+    rd_kafka_t *rk;
+    hb_delivery_cb cb;
+    void *cb_ctx;
+    pthread_t poller;
+    atomic_int stop;
+    rd_kafka_topic_t **topics;
+    size_t num_topics;
+};
+
+static void hb_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *conf_opaque)
+{
+    hb_publisher_t *pub = conf_opaque;
+    pub->cb(msg->_private, msg->err, pub->cb_ctx);
+}
+
+static void hb_on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    hb_log(level <= 3 ? HB_LOG_ERROR : level <= 4 ? HB_LOG_WARN : HB_LOG_INFO, "kafka", "facility", fac, "detail",
+           buf, NULL);
+}
+
+static void hb_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    hb_log(HB_LOG_WARN, "kafka error", "error", rd_kafka_err2name((rd_kafka_resp_err_t)err), "detail", reason, NULL);
+}
+
+static int hb_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err, size_t errlen)
+{
+    char rkerr[512];
+    if (rd_kafka_conf_set(conf, key, value, rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "kafka property %s=%s: %s", key, value, rkerr);
+        return -1;
+    }
+    return 0;
+}
+
+int hb_publisher_conf(rd_kafka_conf_t *conf, const hb_config_t *cfg, const char *bootstrap, char *err, size_t errlen)
+{
+    char timeout[32];
+    snprintf(timeout, sizeof(timeout), "%llu", (unsigned long long)cfg->kafka.delivery_timeout_ms);
+    const char *fixed[][2] = {
+        {"bootstrap.servers", bootstrap},
+        {"client.id", "hookbridge"},
+        {"enable.idempotence", "true"}, /* implies acks=all and ordered, gap-less retries */
+        {"acks", "all"},
+        {"socket.nagle.disable", "true"},
+        {"message.timeout.ms", timeout},
+        {"linger.ms", "1"}, /* a sender waits for its report: batch for 1 ms, not librdkafka's default 5 */
+    };
+    for (size_t i = 0; i < HB_ARRAY_SIZE(fixed); i++)
+        if (hb_conf_set(conf, fixed[i][0], fixed[i][1], err, errlen) != 0)
+            return -1;
+    for (size_t i = 0; i < cfg->kafka.num_producer; i++)
+        if (hb_conf_set(conf, cfg->kafka.producer[i].key, cfg->kafka.producer[i].value, err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
+static void *hb_poll_main(void *arg)
+{
+    hb_publisher_t *pub = arg;
+    while (!atomic_load(&pub->stop))
+        rd_kafka_poll(pub->rk, 100);
+    return NULL;
+}
+
+hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, hb_delivery_cb cb, void *cb_ctx,
+                                 char *err, size_t errlen)
+{
+    hb_publisher_t *pub = hb_xcalloc(1, sizeof(*pub));
+    pub->cb = cb;
+    pub->cb_ctx = cb_ctx;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (hb_publisher_conf(conf, cfg, bootstrap, err, errlen) != 0) {
+        rd_kafka_conf_destroy(conf);
+        free(pub);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, pub);
+    rd_kafka_conf_set_dr_msg_cb(conf, hb_on_delivery);
+    rd_kafka_conf_set_log_cb(conf, hb_on_log);
+    rd_kafka_conf_set_error_cb(conf, hb_on_error);
+    char rkerr[512];
+    pub->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rkerr, sizeof(rkerr)); /* owns conf on success */
+    if (pub->rk == NULL) {
+        snprintf(err, errlen, "cannot create the Kafka producer: %s", rkerr);
+        rd_kafka_conf_destroy(conf);
+        free(pub);
+        return NULL;
+    }
+    if (pthread_create(&pub->poller, NULL, hb_poll_main, pub) != 0) {
+        snprintf(err, errlen, "cannot start the Kafka poll thread");
+        rd_kafka_destroy(pub->rk);
+        free(pub);
+        return NULL;
+    }
+    return pub;
+}
+
+rd_kafka_topic_t *hb_publisher_topic(hb_publisher_t *pub, const char *name)
+{
+    for (size_t i = 0; i < pub->num_topics; i++)
+        if (strcmp(rd_kafka_topic_name(pub->topics[i]), name) == 0)
+            return pub->topics[i];
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(pub->rk, name, NULL);
+    pub->topics = hb_xrealloc(pub->topics, (pub->num_topics + 1) * sizeof(*pub->topics));
+    pub->topics[pub->num_topics++] = rkt;
+    return rkt;
+}
+
+rd_kafka_resp_err_t hb_publisher_produce(hb_publisher_t *pub, const hb_record_t *rec)
+{
+    return rd_kafka_producev(pub->rk, RD_KAFKA_V_RKT(rec->topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                             RD_KAFKA_V_VALUE(rec->value, rec->value_len),
+                             RD_KAFKA_V_KEY(rec->key, rec->key_len), RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms),
+                             RD_KAFKA_V_HEADER("content-type", HB_ENVELOPE_CONTENT_TYPE, -1),
+                             RD_KAFKA_V_HEADER("hookbridge-endpoint", rec->endpoint, -1),
+                             RD_KAFKA_V_HEADER("hookbridge-event-id", rec->event_id, -1),
+                             RD_KAFKA_V_OPAQUE(rec->opaque), RD_KAFKA_V_END);
+}
+
+int hb_publisher_flush(hb_publisher_t *pub, int timeout_ms)
+{
+    /* the poll thread serves the reports; rd_kafka_flush() would poll too, which is fine: callbacks are reentrant */
+    return rd_kafka_flush(pub->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+int hb_publisher_outq_len(hb_publisher_t *pub)
+{
+    return rd_kafka_outq_len(pub->rk);
+}
+
+void hb_publisher_free(hb_publisher_t *pub)
+{
+    if (pub == NULL)
+        return;
+    atomic_store(&pub->stop, 1);
+    pthread_join(pub->poller, NULL);
+    /* report whatever is left (as failed) so that no opaque is leaked */
+    rd_kafka_purge(pub->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(pub->rk, 0);
+    for (size_t i = 0; i < pub->num_topics; i++)
+        rd_kafka_topic_destroy(pub->topics[i]);
+    free(pub->topics);
+    rd_kafka_destroy(pub->rk);
+    free(pub);
+}
+
+struct hb_embedded {
+    rd_kafka_t *rk;
+    rd_kafka_mock_cluster_t *mcluster;
+    char *bootstraps;
+};
+
+hb_embedded_t *hb_embedded_new(char *err, size_t errlen)
+{
+    char rkerr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, hb_on_log);
+    /* this handle only hosts the mock cluster: its "no bootstrap.servers" notice is noise */
+    rd_kafka_conf_set(conf, "log_level", "3", rkerr, sizeof(rkerr));
+    hb_embedded_t *emb = hb_xcalloc(1, sizeof(*emb));
+    emb->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rkerr, sizeof(rkerr));
+    if (emb->rk == NULL) {
+        snprintf(err, errlen, "cannot create the embedded broker's handle: %s", rkerr);
+        rd_kafka_conf_destroy(conf);
+        free(emb);
+        return NULL;
+    }
+    emb->mcluster = rd_kafka_mock_cluster_new(emb->rk, 1);
+    if (emb->mcluster == NULL) {
+        snprintf(err, errlen, "cannot start the embedded broker");
+        hb_embedded_free(emb);
+        return NULL;
+    }
+    emb->bootstraps = hb_xstrdup(rd_kafka_mock_cluster_bootstraps(emb->mcluster));
+    return emb;
+}
+
+const char *hb_embedded_bootstraps(const hb_embedded_t *emb)
+{
+    return emb->bootstraps;
+}
+
+void hb_embedded_free(hb_embedded_t *emb)
+{
+    if (emb == NULL)
+        return;
+    if (emb->mcluster != NULL)
+        rd_kafka_mock_cluster_destroy(emb->mcluster);
+    rd_kafka_destroy(emb->rk);
+    free(emb->bootstraps);
+    free(emb);
+}

@@ -1,0 +1,65 @@
+/* bridge/publisher.h: the one shared librdkafka producer, and the thread that serves its delivery reports. */
+#ifndef HB_PUBLISHER_H
+#define HB_PUBLISHER_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "config.h"
+
+typedef struct hb_publisher hb_publisher_t;
+
+/**
+ * Called on the publisher's poll thread once per produced record, with the record's opaque and the outcome
+ * (RD_KAFKA_RESP_ERR_NO_ERROR: the broker has it with acks=all). Must not block.
+ */
+typedef void (*hb_delivery_cb)(void *opaque, rd_kafka_resp_err_t err, void *cb_ctx);
+
+/** One record to produce. Borrowed, except value: see hb_publisher_produce(). */
+typedef struct hb_record {
+    rd_kafka_topic_t *topic;
+    const void *key;
+    size_t key_len;
+    void *value; /* malloc'd */
+    size_t value_len;
+    const char *endpoint;
+    const char *event_id;
+    int64_t timestamp_ms;
+    void *opaque; /* handed back to the delivery callback */
+} hb_record_t;
+
+/**
+ * Fills conf with hookbridge's fixed settings and the config's kafka.producer properties, so that `check` can
+ * validate them without connecting. 0, or -1 with the reason in err.
+ */
+int hb_publisher_conf(rd_kafka_conf_t *conf, const hb_config_t *cfg, const char *bootstrap, char *err, size_t errlen);
+/**
+ * Creates the idempotent producer (acks=all) for bootstrap and starts its poll thread. NULL on error, reason in err.
+ * Setup thread.
+ */
+hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, hb_delivery_cb cb, void *cb_ctx,
+                                 char *err, size_t errlen);
+/** A topic handle owned by the publisher (created on first use). Setup thread only. */
+rd_kafka_topic_t *hb_publisher_topic(hb_publisher_t *pub, const char *name);
+/**
+ * Enqueues the record without blocking. On RD_KAFKA_RESP_ERR_NO_ERROR the value belongs to the publisher and the
+ * delivery callback will be called exactly once; on any error (e.g. __QUEUE_FULL) the value stays the caller's and
+ * the callback is never called. Any thread.
+ */
+rd_kafka_resp_err_t hb_publisher_produce(hb_publisher_t *pub, const hb_record_t *rec);
+/** Waits up to timeout_ms for every enqueued record to be reported. 0 when none is left. Any thread but the poller. */
+int hb_publisher_flush(hb_publisher_t *pub, int timeout_ms);
+/** Records enqueued and not yet reported. Any thread. */
+int hb_publisher_outq_len(hb_publisher_t *pub);
+/** Stops the poll thread and destroys the producer (records still queued are reported as failed). Accepts NULL. */
+void hb_publisher_free(hb_publisher_t *pub);
+
+/** librdkafka's in-process mock cluster: `kafka.brokers: embedded`. Nothing in it is durable. */
+typedef struct hb_embedded hb_embedded_t;
+/** Starts a one-broker mock cluster. NULL on error, reason in err. */
+hb_embedded_t *hb_embedded_new(char *err, size_t errlen);
+/** Its bootstrap address ("127.0.0.1:PORT"). Borrowed. */
+const char *hb_embedded_bootstraps(const hb_embedded_t *emb);
+/** Accepts NULL. */
+void hb_embedded_free(hb_embedded_t *emb);
+
+#endif

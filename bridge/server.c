@@ -1,0 +1,597 @@
+#include "server.h"
+
+#include <errno.h>
+#include <h2o.h>
+#include <netdb.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "endpoint.h"
+#include "envelope.h"
+#include "json.h"
+#include "log.h"
+#include "publisher.h"
+
+#define HB_MAX_EVENT_ID 128
+#define HB_RETRY_AFTER "5"
+#define HB_EXIT_GRACE_MS 200 /* after the last answer, for its bytes to leave the socket */
+
+typedef struct hb_server hb_server_t;
+
+typedef struct hb_worker {
+    hb_server_t *srv;
+    pthread_t thread;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    int *listen_fds;
+    h2o_socket_t **listeners;
+    size_t num_listeners;
+    h2o_multithread_receiver_t delivery_receiver; /* tickets whose report is in */
+    h2o_multithread_receiver_t control_receiver;  /* the drain order */
+    h2o_multithread_message_t drain_msg;
+    h2o_timeout_t delivery_timeout;
+    size_t inflight; /* tickets produced whose report has not been handled yet; worker thread only */
+    int draining;    /* worker thread only */
+    uint64_t exit_at;
+    atomic_int done;
+} hb_worker_t;
+
+struct hb_server {
+    const hb_config_t *cfg;
+    h2o_globalconf_t globalconf;
+    hb_registry_t *registry;
+    hb_publisher_t *publisher;
+    hb_embedded_t *embedded;
+    SSL_CTX *ssl_ctx;
+    hb_worker_t *workers;
+    unsigned num_workers;
+    atomic_int force_exit;
+};
+
+typedef struct hb_handler {
+    h2o_handler_t super;
+    hb_server_t *srv;
+} hb_handler_t;
+
+/*
+ * What outlives a request: the request may be gone (client reset) before its delivery report arrives, so the
+ * report never touches an h2o_req_t directly. One reference is held by the request's pool (dropped when the pool
+ * is cleared), one by the pending delivery. Worker thread only, except `msg` and `err`, which the poll thread
+ * writes before handing the ticket over.
+ */
+typedef struct hb_ticket {
+    h2o_multithread_message_t msg;
+    hb_worker_t *worker;
+    h2o_req_t *req; /* NULL once the request is gone */
+    h2o_timeout_entry_t timeout;
+    rd_kafka_resp_err_t err;
+    int refs;
+    int responded;
+    const hb_endpoint_t *ep;
+    char event_id[HB_MAX_EVENT_ID + 1];
+} hb_ticket_t;
+
+/* ---- answers ---- */
+
+static const char *hb_reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not Found";
+    case 413:
+        return "Payload Too Large";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
+    }
+}
+
+/* Sends a complete JSON answer. Content-length is always set: h2o 2.2.5 closes keep-alive connections otherwise. */
+static void hb_send_json(h2o_req_t *req, int status, const char *body, size_t len)
+{
+    req->res.status = status;
+    req->res.reason = hb_reason_phrase(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    if (status == 503)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT(HB_RETRY_AFTER));
+    req->res.content_length = len;
+    h2o_send_inline(req, body, len);
+}
+
+static void hb_send_error(h2o_req_t *req, int status, const char *error, const char *reason)
+{
+    hb_buf_t body;
+    hb_buf_init(&body);
+    hb_buf_puts(&body, "{\"error\":");
+    hb_json_cstr(&body, error);
+    hb_buf_puts(&body, ",\"reason\":");
+    hb_json_cstr(&body, reason);
+    hb_buf_puts(&body, "}\n");
+    hb_send_json(req, status, body.base, body.len);
+    hb_buf_dispose(&body);
+}
+
+/* ---- tickets ---- */
+
+static void hb_ticket_release(hb_ticket_t *t)
+{
+    if (--t->refs == 0)
+        free(t);
+}
+
+static void hb_ticket_answer(hb_ticket_t *t)
+{
+    if (t->req == NULL || t->responded)
+        return;
+    t->responded = 1;
+    if (h2o_timeout_is_linked(&t->timeout))
+        h2o_timeout_unlink(&t->timeout);
+    if (t->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        hb_buf_t body;
+        hb_buf_init(&body);
+        hb_buf_puts(&body, "{\"ok\":true,\"id\":");
+        hb_json_cstr(&body, t->event_id);
+        hb_buf_puts(&body, "}\n");
+        hb_send_json(t->req, 200, body.base, body.len);
+        hb_buf_dispose(&body);
+    } else {
+        hb_log(HB_LOG_WARN, "not published", "endpoint", t->ep->cfg->id, "event_id", t->event_id, "outcome",
+               "unavailable", "reason", rd_kafka_err2name(t->err), NULL);
+        hb_send_error(t->req, 503, "unavailable", "Kafka did not accept the event; retry later");
+    }
+}
+
+static void hb_on_req_dispose(void *p)
+{
+    hb_ticket_t *t = *(hb_ticket_t **)p;
+    t->req = NULL;
+    if (h2o_timeout_is_linked(&t->timeout))
+        h2o_timeout_unlink(&t->timeout);
+    hb_ticket_release(t);
+}
+
+static void hb_on_delivery_timeout(h2o_timeout_entry_t *entry)
+{
+    hb_ticket_t *t = H2O_STRUCT_FROM_MEMBER(hb_ticket_t, timeout, entry);
+    /* librdkafka reports within message.timeout.ms; this is the backstop that keeps the sender's wait bounded */
+    t->err = RD_KAFKA_RESP_ERR__MSG_TIMED_OUT;
+    hb_ticket_answer(t);
+}
+
+/* Poll thread: hand the report to the worker that owns the request. */
+static void hb_on_delivery(void *opaque, rd_kafka_resp_err_t err, void *cb_ctx)
+{
+    hb_ticket_t *t = opaque;
+    t->err = err;
+    h2o_multithread_send_message(&t->worker->delivery_receiver, &t->msg);
+}
+
+static void hb_worker_check_exit(hb_worker_t *w)
+{
+    if (w->draining && w->inflight == 0 && w->exit_at == 0)
+        w->exit_at = h2o_now(w->ctx.loop) + HB_EXIT_GRACE_MS;
+}
+
+static void hb_on_delivery_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    hb_worker_t *w = H2O_STRUCT_FROM_MEMBER(hb_worker_t, delivery_receiver, receiver);
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&msg->link);
+        hb_ticket_t *t = H2O_STRUCT_FROM_MEMBER(hb_ticket_t, msg, msg);
+        w->inflight--;
+        if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->responded)
+            hb_log(HB_LOG_WARN, "delivery failed after the sender was answered 503", "endpoint", t->ep->cfg->id,
+                   "event_id", t->event_id, "reason", rd_kafka_err2name(t->err), NULL);
+        hb_ticket_answer(t);
+        hb_ticket_release(t);
+    }
+    hb_worker_check_exit(w);
+}
+
+/* ---- the pipeline ---- */
+
+static void hb_make_event_id(const hb_endpoint_t *ep, const hb_request_t *hreq, char *out)
+{
+    const char *name = ep->cfg->event_id_header;
+    const hb_header_t *h = name != NULL ? hb_request_header(hreq, name, strlen(name)) : NULL;
+    if (h != NULL && h->value_len > 0 && h->value_len <= HB_MAX_EVENT_ID) {
+        int printable = 1;
+        for (size_t i = 0; i < h->value_len; i++)
+            if (h->value[i] <= 0x20 || h->value[i] >= 0x7f)
+                printable = 0;
+        if (printable) {
+            memcpy(out, h->value, h->value_len);
+            out[h->value_len] = '\0';
+            return;
+        }
+    }
+    uint8_t rnd[10];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        abort(); /* a failing DRBG is not something to serve through */
+    hb_uuid7_format(out, hreq->received_at_ms, rnd);
+}
+
+static void hb_fill_request(h2o_req_t *req, hb_request_t *hreq, char *addrbuf)
+{
+    memset(hreq, 0, sizeof(*hreq));
+    hreq->method = req->input.method.base;
+    hreq->method_len = req->input.method.len;
+    hreq->path = req->input.path.base;
+    hreq->path_len = req->input.path.len;
+    hreq->query_at = req->input.query_at;
+    /* h2o keeps Host and Content-Length out of req->headers; put them back, as the sender sent them */
+    hb_header_t *headers = h2o_mem_alloc_pool(&req->pool, sizeof(hb_header_t) * (req->headers.size + 2));
+    size_t n = 0;
+    if (req->input.authority.len != 0)
+        headers[n++] = (hb_header_t){"host", 4, req->input.authority.base, req->input.authority.len};
+    if (req->entity.base != NULL) {
+        char *len = h2o_mem_alloc_pool(&req->pool, 24);
+        headers[n++] = (hb_header_t){"content-length", 14, len,
+                                     (size_t)snprintf(len, 24, "%zu", req->entity.len)};
+    }
+    for (size_t i = 0; i < req->headers.size; i++) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        headers[n++] = (hb_header_t){h->name->base, h->name->len, h->value.base, h->value.len};
+    }
+    hreq->headers = headers;
+    hreq->num_headers = n;
+    hreq->body = (const uint8_t *)req->entity.base;
+    hreq->body_len = req->entity.base != NULL ? req->entity.len : 0;
+    struct sockaddr_storage ss;
+    socklen_t sslen = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (sslen == 0 || h2o_socket_getnumerichost((struct sockaddr *)&ss, sslen, addrbuf) == SIZE_MAX)
+        strcpy(addrbuf, "");
+    hreq->remote_addr = addrbuf;
+    hreq->received_at_ms = (int64_t)req->processed_at.at.tv_sec * 1000 + req->processed_at.at.tv_usec / 1000;
+}
+
+static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    hb_server_t *srv = ((hb_handler_t *)self)->srv;
+    hb_worker_t *w = H2O_STRUCT_FROM_MEMBER(hb_worker_t, ctx, req->conn->ctx);
+    static const char prefix[] = "/webhooks/";
+    const size_t plen = sizeof(prefix) - 1;
+    h2o_iovec_t path = req->path_normalized;
+    if (path.len <= plen || memcmp(path.base, prefix, plen) != 0) {
+        hb_send_error(req, 404, "not_found", "webhooks are received at /webhooks/{endpoint id}");
+        return 0;
+    }
+    const char *id = path.base + plen;
+    size_t idlen = 0;
+    while (plen + idlen < path.len && id[idlen] != '/')
+        idlen++;
+    const hb_endpoint_t *ep = hb_registry_find(srv->registry, id, idlen);
+    if (ep == NULL) {
+        hb_send_error(req, 404, "not_found", "no endpoint has this id");
+        return 0;
+    }
+    if (w->draining) {
+        /* the process is going away: tell the sender to come back (to another replica) */
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONNECTION, NULL, H2O_STRLIT("close"));
+        hb_send_error(req, 503, "unavailable", "shutting down");
+        return 0;
+    }
+    if (req->entity.base != NULL && req->entity.len > ep->cfg->max_body_size) {
+        hb_send_error(req, 413, "too_large", "the body is larger than this endpoint's maxBodySize");
+        return 0;
+    }
+
+    char addrbuf[NI_MAXHOST];
+    hb_request_t hreq;
+    hb_fill_request(req, &hreq, addrbuf);
+    const char *reason = NULL;
+    if (hb_verifier_check(ep->verifier, &hreq, &reason) != HB_STATUS_OK) {
+        hb_log(HB_LOG_INFO, "rejected", "endpoint", ep->cfg->id, "outcome", "rejected", "reason", reason, NULL);
+        hb_send_error(req, 401, "unauthorized", reason);
+        return 0;
+    }
+
+    hb_ticket_t *t = hb_xcalloc(1, sizeof(*t));
+    t->worker = w;
+    t->ep = ep;
+    t->req = req;
+    t->refs = 2;
+    t->timeout.cb = hb_on_delivery_timeout;
+    hb_make_event_id(ep, &hreq, t->event_id);
+    hb_ticket_t **guard = h2o_mem_alloc_shared(&req->pool, sizeof(*guard), hb_on_req_dispose);
+    *guard = t;
+
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    hb_envelope_fields_t fields = {t->event_id, ep->cfg->id, ep->cfg->source, hb_verifier_scheme(ep->verifier),
+                                   &hreq};
+    hb_envelope_encode(&fields, &sbuf);
+    hb_record_t rec = {.topic = ep->topic,
+                       .key = t->event_id,
+                       .key_len = strlen(t->event_id),
+                       .value = sbuf.data,
+                       .value_len = sbuf.size,
+                       .endpoint = ep->cfg->id,
+                       .event_id = t->event_id,
+                       .timestamp_ms = hreq.received_at_ms,
+                       .opaque = t};
+    rd_kafka_resp_err_t err = hb_publisher_produce(srv->publisher, &rec);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        msgpack_sbuffer_destroy(&sbuf);
+        t->refs--; /* no report will come */
+        t->err = err;
+        hb_ticket_answer(t);
+        return 0;
+    }
+    w->inflight++;
+    h2o_timeout_link(w->ctx.loop, &w->delivery_timeout, &t->timeout);
+    return 0;
+}
+
+/* ---- workers ---- */
+
+static void hb_on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err != NULL)
+        return;
+    hb_worker_t *w = listener->data;
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (sock != NULL)
+        h2o_accept(&w->accept_ctx, sock);
+}
+
+static void hb_on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    hb_worker_t *w = H2O_STRUCT_FROM_MEMBER(hb_worker_t, control_receiver, receiver);
+    while (!h2o_linklist_is_empty(messages))
+        h2o_linklist_unlink(messages->next);
+    if (w->draining)
+        return;
+    w->draining = 1;
+    for (size_t i = 0; i < w->num_listeners; i++) {
+        h2o_socket_read_stop(w->listeners[i]);
+        h2o_socket_close(w->listeners[i]);
+    }
+    w->num_listeners = 0;
+    hb_worker_check_exit(w);
+}
+
+static void *hb_worker_main(void *arg)
+{
+    hb_worker_t *w = arg;
+    for (size_t i = 0; i < w->num_listeners; i++) {
+        w->listeners[i] = h2o_evloop_socket_create(w->ctx.loop, w->listen_fds[i], H2O_SOCKET_FLAG_DONT_READ);
+        w->listeners[i]->data = w;
+        h2o_socket_read_start(w->listeners[i], hb_on_accept);
+    }
+    for (;;) {
+        if (atomic_load(&w->srv->force_exit))
+            break;
+        if (w->draining && w->exit_at != 0 && h2o_now(w->ctx.loop) >= w->exit_at)
+            break;
+        h2o_evloop_run(w->ctx.loop, w->draining ? 50 : INT32_MAX);
+    }
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+/* Opens one listening socket per worker for a listen address (SO_REUSEPORT: the kernel spreads connections). */
+static int hb_open_listeners(hb_server_t *srv, const hb_listen_t *la, size_t slot)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+    int gai = getaddrinfo(*la->host != '\0' ? la->host : NULL, la->port, &hints, &res);
+    if (gai != 0) {
+        hb_log(HB_LOG_ERROR, "cannot resolve listen address", "host", la->host, "detail", gai_strerror(gai), NULL);
+        return -1;
+    }
+    struct sockaddr_storage addr;
+    socklen_t addrlen = (socklen_t)res->ai_addrlen;
+    memcpy(&addr, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    for (unsigned i = 0; i < srv->num_workers; i++) {
+        int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), on = 1;
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
+            bind(fd, (struct sockaddr *)&addr, addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+            char port[16];
+            snprintf(port, sizeof(port), "%s", la->port);
+            hb_log(HB_LOG_ERROR, "cannot listen", "host", la->host, "port", port, "detail", strerror(errno),
+                   NULL);
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        if (i == 0) {
+            /* port 0: every worker must share the port the kernel picked for the first */
+            getsockname(fd, (struct sockaddr *)&addr, &addrlen);
+            char host[NI_MAXHOST], port[16];
+            size_t hl = h2o_socket_getnumerichost((struct sockaddr *)&addr, addrlen, host);
+            snprintf(port, sizeof(port), "%d", h2o_socket_getport((struct sockaddr *)&addr));
+            hb_log(HB_LOG_INFO, "listening", "address", hl != SIZE_MAX ? host : "?", "port", port, "scheme",
+                   srv->ssl_ctx != NULL ? "https" : "http", NULL);
+        }
+        srv->workers[i].listen_fds[slot] = fd;
+    }
+    return 0;
+}
+
+static int hb_setup_tls(hb_server_t *srv)
+{
+    const hb_config_t *cfg = srv->cfg;
+    if (cfg->server.tls_cert_file == NULL)
+        return 0;
+    srv->ssl_ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_set_min_proto_version(srv->ssl_ctx, TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate_chain_file(srv->ssl_ctx, cfg->server.tls_cert_file) != 1 ||
+        SSL_CTX_use_PrivateKey_file(srv->ssl_ctx, cfg->server.tls_key_file, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(srv->ssl_ctx) != 1) {
+        hb_log(HB_LOG_ERROR, "cannot load the TLS certificate or key", "certFile", cfg->server.tls_cert_file,
+               "keyFile", cfg->server.tls_key_file, NULL);
+        return -1;
+    }
+    /* no ALPN registration: HTTP/2 stays off until it is explicitly enabled (h2o 2.2.5 lacks the Rapid Reset fix) */
+    return 0;
+}
+
+static void hb_log_startup(const hb_server_t *srv, const char *bootstrap)
+{
+    const hb_config_t *cfg = srv->cfg;
+    for (size_t i = 0; i < cfg->num_endpoints; i++)
+        if (cfg->endpoints[i].verify.none)
+            hb_log(HB_LOG_WARN, "verify: none: this endpoint publishes every request without checking who sent it",
+                   "endpoint", cfg->endpoints[i].id, NULL);
+        else if (cfg->endpoints[i].verify.secret_len == 0)
+            hb_log(HB_LOG_WARN, "the endpoint's secret is empty: every request will be refused (Missing secret)",
+                   "endpoint", cfg->endpoints[i].id, NULL);
+    if (srv->embedded != NULL) {
+        hb_buf_t tail;
+        hb_buf_init(&tail);
+        hb_buf_printf(&tail, "hookbridge tail -c %s --brokers %s", cfg->path, bootstrap);
+        hb_log(HB_LOG_WARN,
+               "EMBEDDED BROKER: kafka.brokers is `embedded`, an in-process mock cluster; nothing is durable and "
+               "every event is lost when this process exits. Never use it in production.",
+               "bootstrap", bootstrap, "read_events_with", tail.base, NULL);
+        hb_buf_dispose(&tail);
+    }
+}
+
+static void hb_server_dispose(hb_server_t *srv)
+{
+    hb_publisher_free(srv->publisher);
+    hb_embedded_free(srv->embedded);
+    hb_registry_free(srv->registry);
+    if (srv->ssl_ctx != NULL)
+        SSL_CTX_free(srv->ssl_ctx);
+}
+
+int hb_server_run(const hb_config_t *cfg)
+{
+    hb_server_t srv_storage = {.cfg = cfg}, *srv = &srv_storage;
+    char err[512];
+    int ret = 1;
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by every thread we start: only sigwait() sees them */
+    signal(SIGPIPE, SIG_IGN);
+
+    srv->registry = hb_registry_new(cfg, err, sizeof(err));
+    if (srv->registry == NULL) {
+        hb_log(HB_LOG_ERROR, "cannot set up the endpoints", "detail", err, NULL);
+        goto Exit;
+    }
+    const char *bootstrap = cfg->kafka.brokers;
+    if (strcmp(bootstrap, "embedded") == 0) {
+        if ((srv->embedded = hb_embedded_new(err, sizeof(err))) == NULL) {
+            hb_log(HB_LOG_ERROR, "cannot start the embedded broker", "detail", err, NULL);
+            goto Exit;
+        }
+        bootstrap = hb_embedded_bootstraps(srv->embedded);
+    }
+    srv->publisher = hb_publisher_new(cfg, bootstrap, hb_on_delivery, srv, err, sizeof(err));
+    if (srv->publisher == NULL) {
+        hb_log(HB_LOG_ERROR, "cannot start the Kafka producer", "detail", err, NULL);
+        goto Exit;
+    }
+    size_t max_body = cfg->server.max_body_size;
+    for (size_t i = 0; i < hb_registry_size(srv->registry); i++) {
+        hb_endpoint_t *ep = hb_registry_at(srv->registry, i);
+        ep->topic = hb_publisher_topic(srv->publisher, ep->cfg->topic);
+        if (ep->cfg->max_body_size > max_body)
+            max_body = ep->cfg->max_body_size;
+    }
+    if (hb_setup_tls(srv) != 0)
+        goto Exit;
+
+    h2o_config_init(&srv->globalconf);
+    srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("hookbridge"));
+    /* h2o refuses larger bodies (413) before buffering them; each endpoint's own limit is checked in hb_on_req */
+    srv->globalconf.max_request_entity_size = max_body;
+    h2o_hostconf_t *hostconf =
+        h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
+    hb_handler_t *handler = (hb_handler_t *)h2o_create_handler(pathconf, sizeof(*handler));
+    handler->super.on_req = hb_on_req;
+    handler->srv = srv;
+
+    srv->num_workers = cfg->server.threads;
+    if (srv->num_workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        srv->num_workers = n > 0 ? (unsigned)n : 1;
+    }
+    srv->workers = hb_xcalloc(srv->num_workers, sizeof(hb_worker_t));
+    for (unsigned i = 0; i < srv->num_workers; i++) {
+        hb_worker_t *w = &srv->workers[i];
+        w->srv = srv;
+        w->num_listeners = cfg->server.num_listen;
+        w->listen_fds = hb_xcalloc(w->num_listeners, sizeof(int));
+        w->listeners = hb_xcalloc(w->num_listeners, sizeof(h2o_socket_t *));
+    }
+    for (size_t l = 0; l < cfg->server.num_listen; l++)
+        if (hb_open_listeners(srv, &cfg->server.listen[l], l) != 0)
+            goto Exit;
+
+    for (unsigned i = 0; i < srv->num_workers; i++) {
+        hb_worker_t *w = &srv->workers[i];
+        h2o_context_init(&w->ctx, h2o_evloop_create(), &srv->globalconf);
+        w->accept_ctx.ctx = &w->ctx;
+        w->accept_ctx.hosts = srv->globalconf.hosts;
+        w->accept_ctx.ssl_ctx = srv->ssl_ctx;
+        h2o_multithread_register_receiver(w->ctx.queue, &w->delivery_receiver, hb_on_delivery_messages);
+        h2o_multithread_register_receiver(w->ctx.queue, &w->control_receiver, hb_on_control);
+        /* a second past librdkafka's own message.timeout.ms, which normally answers first */
+        h2o_timeout_init(w->ctx.loop, &w->delivery_timeout, cfg->kafka.delivery_timeout_ms + 1000);
+        pthread_create(&w->thread, NULL, hb_worker_main, w);
+    }
+    hb_log_startup(srv, bootstrap);
+    char nthreads[16];
+    snprintf(nthreads, sizeof(nthreads), "%u", srv->num_workers);
+    hb_log(HB_LOG_INFO, "hookbridge ready", "version", HB_VERSION, "threads", nthreads, "brokers", bootstrap, NULL);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    hb_log(HB_LOG_INFO, "draining", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+
+    /* stop accepting, let every worker answer what it has in flight, then flush */
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (unsigned i = 0; i < srv->num_workers; i++)
+        h2o_multithread_send_message(&srv->workers[i].control_receiver, &srv->workers[i].drain_msg);
+    uint64_t deadline_ms = cfg->server.shutdown_timeout_ms, elapsed_ms = 0;
+    for (;;) {
+        unsigned done = 0;
+        for (unsigned i = 0; i < srv->num_workers; i++)
+            done += atomic_load(&srv->workers[i].done) != 0;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        elapsed_ms = (uint64_t)(now.tv_sec - start.tv_sec) * 1000 + (uint64_t)(now.tv_nsec - start.tv_nsec) / 1000000;
+        if (done == srv->num_workers || elapsed_ms >= deadline_ms)
+            break;
+        usleep(10000);
+    }
+    atomic_store(&srv->force_exit, 1);
+    for (unsigned i = 0; i < srv->num_workers; i++)
+        pthread_join(srv->workers[i].thread, NULL);
+    int left = hb_publisher_flush(srv->publisher, (int)(deadline_ms > elapsed_ms ? deadline_ms - elapsed_ms : 0));
+    char outq[16];
+    snprintf(outq, sizeof(outq), "%d", hb_publisher_outq_len(srv->publisher));
+    hb_log(left == 0 ? HB_LOG_INFO : HB_LOG_WARN, "stopped", "unflushed", outq, NULL);
+    ret = 0;
+
+Exit:
+    hb_server_dispose(srv);
+    /* the workers' loops and contexts are left to the process exit: a worker may still hold sockets mid-write */
+    return ret;
+}
