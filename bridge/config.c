@@ -53,7 +53,8 @@ const hb_config_env_t hb_config_env_system = {hb_sys_getenv, hb_sys_read_file, N
 
 /* ---- errors ---- */
 
-static void hb_errorf(hb_loader_t *l, const yaml_node_t *node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void hb_errorf(hb_loader_t *l, const yaml_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void hb_errorf(hb_loader_t *l, const yaml_node_t *node, const char *fmt, ...)
 {
@@ -147,8 +148,7 @@ static char *hb_expand(hb_loader_t *l, const yaml_node_t *node, const char *s)
         } else if (dflt != NULL) {
             hb_buf_append(&out, dflt, (size_t)(end - dflt));
         } else {
-            hb_errorf(l, node, "environment variable %s is not set (write ${%s:-default} to give a default)", var,
-                      var);
+            hb_errorf(l, node, "environment variable %s is not set (write ${%s:-default} to give a default)", var, var);
             free(var);
             goto Error;
         }
@@ -826,8 +826,10 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
             continue;
         ep->topic = hb_render_topic(cfg->kafka.topic_template, ep->id);
         if (!hb_topic_name_valid(ep->topic))
-            hb_errorf(&l, tc.topic_node, "kafka.topic gives \"%s\" for endpoint \"%s\", which is not a valid Kafka "
-                      "topic name (1 to 249 of A-Z a-z 0-9 . _ -)", ep->topic, ep->id);
+            hb_errorf(&l, tc.topic_node,
+                      "kafka.topic gives \"%s\" for endpoint \"%s\", which is not a valid Kafka "
+                      "topic name (1 to 249 of A-Z a-z 0-9 . _ -)",
+                      ep->topic, ep->id);
     }
 
     yaml_document_delete(&l.doc);
@@ -909,8 +911,8 @@ int hb_parse_size(const char *s, size_t *out)
     static const struct {
         const char *unit;
         uint64_t mult;
-    } units[] = {{"", 1},         {"B", 1},        {"KB", 1000},    {"KiB", 1024},      {"MB", 1000000},
-                 {"MiB", 1 << 20}, {"GB", 1000000000}, {"GiB", 1 << 30}, {"k", 1000}, {"K", 1024}};
+    } units[] = {{"", 1},          {"B", 1},           {"KB", 1000},     {"KiB", 1024}, {"MB", 1000000},
+                 {"MiB", 1 << 20}, {"GB", 1000000000}, {"GiB", 1 << 30}, {"k", 1000},   {"K", 1024}};
     const char *p = s;
     uint64_t n = 0;
     if (!isdigit((unsigned char)*p))

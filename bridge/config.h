@@ -38,7 +38,7 @@ typedef struct hb_endpoint_config {
     hb_verify_config_t verify;
     hb_example_t *examples;
     size_t num_examples;
-    unsigned line;         /* 1-based line of the endpoint in the file, for messages */
+    unsigned line; /* 1-based line of the endpoint in the file, for messages */
 } hb_endpoint_config_t;
 
 typedef struct hb_listen {

@@ -200,8 +200,8 @@ int hb_envelope_decode(msgpack_unpacked *up, const char *data, size_t len, hb_en
         snprintf(err, errlen, "an envelope is a msgpack map");
         return -1;
     }
-    static const char *const str_keys[] = {"id",   "endpoint",   "source",      "method",  "path",
-                                           "url",  "remoteAddr", "contentType", "verified"};
+    static const char *const str_keys[] = {"id",  "endpoint",   "source",      "method",  "path",
+                                           "url", "remoteAddr", "contentType", "verified"};
     msgpack_object_str *str_slots[] = {&out->id,  &out->endpoint,    &out->source,       &out->method,  &out->path,
                                        &out->url, &out->remote_addr, &out->content_type, &out->verified};
     unsigned seen = 0;

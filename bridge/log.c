@@ -24,9 +24,9 @@ void hb_log(hb_log_level_t level, const char *msg, ...)
     gmtime_r(&ts.tv_sec, &tm);
     hb_buf_t line;
     hb_buf_init(&line);
-    hb_buf_printf(&line, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"msg\":",
-                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  ts.tv_nsec / 1000000, names[level]);
+    hb_buf_printf(&line,
+                  "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"msg\":", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, names[level]);
     hb_json_cstr(&line, msg);
     va_list ap;
     va_start(ap, msg);

@@ -15,16 +15,15 @@
 
 #define HB_EXIT_USAGE 2
 
-static const char usage[] =
-    "usage: hookbridge COMMAND [OPTIONS]\n"
-    "\n"
-    "  serve  -c FILE              run the bridge\n"
-    "  check  -c FILE              validate the configuration (exit 2 with every error)\n"
-    "  sign   -c FILE ENDPOINT     print the signature header for the body on stdin\n"
-    "  tail   -c FILE [ENDPOINT] [--brokers ADDR] [--from-beginning] [-n N] [--timeout DUR]\n"
-    "                              print the events in the endpoints' topics as JSON lines\n"
-    "  decode                      print the envelope on stdin as JSON\n"
-    "  version\n";
+static const char usage[] = "usage: hookbridge COMMAND [OPTIONS]\n"
+                            "\n"
+                            "  serve  -c FILE              run the bridge\n"
+                            "  check  -c FILE              validate the configuration (exit 2 with every error)\n"
+                            "  sign   -c FILE ENDPOINT     print the signature header for the body on stdin\n"
+                            "  tail   -c FILE [ENDPOINT] [--brokers ADDR] [--from-beginning] [-n N] [--timeout DUR]\n"
+                            "                              print the events in the endpoints' topics as JSON lines\n"
+                            "  decode                      print the envelope on stdin as JSON\n"
+                            "  version\n";
 
 static hb_config_t *hb_load_or_exit(const char *path)
 {
@@ -65,12 +64,10 @@ typedef struct hb_args {
 
 static int hb_parse_args(int argc, char **argv, hb_args_t *args)
 {
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                              {"brokers", required_argument, NULL, 'b'},
-                                              {"from-beginning", no_argument, NULL, 'B'},
-                                              {"timeout", required_argument, NULL, 't'},
-                                              {"help", no_argument, NULL, 'h'},
-                                              {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},   {"brokers", required_argument, NULL, 'b'},
+        {"from-beginning", no_argument, NULL, 'B'}, {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:b:n:h", longopts, NULL)) != -1) {

@@ -27,8 +27,10 @@ static void hb_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *
 
 static void hb_on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    hb_log(level <= 3 ? HB_LOG_ERROR : level <= 4 ? HB_LOG_WARN : HB_LOG_INFO, "kafka", "facility", fac, "detail",
-           buf, NULL);
+    hb_log(level <= 3   ? HB_LOG_ERROR
+           : level <= 4 ? HB_LOG_WARN
+                        : HB_LOG_INFO,
+           "kafka", "facility", fac, "detail", buf, NULL);
 }
 
 static void hb_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -123,8 +125,7 @@ rd_kafka_topic_t *hb_publisher_topic(hb_publisher_t *pub, const char *name)
 rd_kafka_resp_err_t hb_publisher_produce(hb_publisher_t *pub, const hb_record_t *rec)
 {
     return rd_kafka_producev(pub->rk, RD_KAFKA_V_RKT(rec->topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                             RD_KAFKA_V_VALUE(rec->value, rec->value_len),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_VALUE(rec->value, rec->value_len),
                              RD_KAFKA_V_KEY(rec->key, rec->key_len), RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms),
                              RD_KAFKA_V_HEADER("content-type", HB_ENVELOPE_CONTENT_TYPE, -1),
                              RD_KAFKA_V_HEADER("hookbridge-endpoint", rec->endpoint, -1),

@@ -126,6 +126,46 @@ static void hb_send_error(h2o_req_t *req, int status, const char *error, const c
     hb_buf_dispose(&body);
 }
 
+/*
+ * h2o itself answers some requests before our handler runs: a Content-Length over max_request_entity_size (413),
+ * a chunked body growing past it (413), broken chunked encoding (400). It writes them as text/plain through the
+ * host's fallback path; this filter on that path turns them into our {"error","reason"} JSON.
+ */
+static void hb_core_error_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                               h2o_send_state_t state)
+{
+    hb_buf_t text, json;
+    hb_buf_init(&text);
+    hb_buf_init(&json);
+    for (size_t i = 0; i < bufcnt; i++)
+        hb_buf_append(&text, bufs[i].base, bufs[i].len);
+    while (text.len > 0 && (text.base[text.len - 1] == '\n' || text.base[text.len - 1] == '\r'))
+        text.len--;
+    hb_buf_puts(&json, "{\"error\":");
+    hb_json_cstr(&json, req->res.status == 413 ? "too_large" : "bad_request");
+    hb_buf_puts(&json, ",\"reason\":");
+    hb_json_str(&json, text.base != NULL ? text.base : "", text.len);
+    hb_buf_puts(&json, "}\n");
+    h2o_iovec_t out = h2o_strdup(&req->pool, json.base, json.len);
+    req->res.content_length = out.len;
+    hb_buf_dispose(&text);
+    hb_buf_dispose(&json);
+    h2o_ostream_send_next(self, req, &out, 1, state);
+}
+
+static void hb_core_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (req->res.status >= 400 && ct != -1 && req->res.headers.entries[ct].value.len >= 10 &&
+        memcmp(req->res.headers.entries[ct].value.base, "text/plain", 10) == 0) {
+        req->res.headers.entries[ct].value = h2o_iovec_init(H2O_STRLIT("application/json"));
+        h2o_ostream_t *ostr = h2o_add_ostream(req, sizeof(*ostr), slot);
+        ostr->do_send = hb_core_error_send;
+        slot = &ostr->next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
 /* ---- tickets ---- */
 
 static void hb_ticket_release(hb_ticket_t *t)
@@ -242,8 +282,7 @@ static void hb_fill_request(h2o_req_t *req, hb_request_t *hreq, char *addrbuf)
         headers[n++] = (hb_header_t){"host", 4, req->input.authority.base, req->input.authority.len};
     if (req->entity.base != NULL) {
         char *len = h2o_mem_alloc_pool(&req->pool, 24);
-        headers[n++] = (hb_header_t){"content-length", 14, len,
-                                     (size_t)snprintf(len, 24, "%zu", req->entity.len)};
+        headers[n++] = (hb_header_t){"content-length", 14, len, (size_t)snprintf(len, 24, "%zu", req->entity.len)};
     }
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
@@ -314,8 +353,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
 
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
-    hb_envelope_fields_t fields = {t->event_id, ep->cfg->id, ep->cfg->source, hb_verifier_scheme(ep->verifier),
-                                   &hreq};
+    hb_envelope_fields_t fields = {t->event_id, ep->cfg->id, ep->cfg->source, hb_verifier_scheme(ep->verifier), &hreq};
     hb_envelope_encode(&fields, &sbuf);
     hb_record_t rec = {.topic = ep->topic,
                        .key = t->event_id,
@@ -406,8 +444,7 @@ static int hb_open_listeners(hb_server_t *srv, const hb_listen_t *la, size_t slo
             bind(fd, (struct sockaddr *)&addr, addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
             char port[16];
             snprintf(port, sizeof(port), "%s", la->port);
-            hb_log(HB_LOG_ERROR, "cannot listen", "host", la->host, "port", port, "detail", strerror(errno),
-                   NULL);
+            hb_log(HB_LOG_ERROR, "cannot listen", "host", la->host, "port", port, "detail", strerror(errno), NULL);
             if (fd >= 0)
                 close(fd);
             return -1;
@@ -436,8 +473,8 @@ static int hb_setup_tls(hb_server_t *srv)
     if (SSL_CTX_use_certificate_chain_file(srv->ssl_ctx, cfg->server.tls_cert_file) != 1 ||
         SSL_CTX_use_PrivateKey_file(srv->ssl_ctx, cfg->server.tls_key_file, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(srv->ssl_ctx) != 1) {
-        hb_log(HB_LOG_ERROR, "cannot load the TLS certificate or key", "certFile", cfg->server.tls_cert_file,
-               "keyFile", cfg->server.tls_key_file, NULL);
+        hb_log(HB_LOG_ERROR, "cannot load the TLS certificate or key", "certFile", cfg->server.tls_cert_file, "keyFile",
+               cfg->server.tls_key_file, NULL);
         return -1;
     }
     /* no ALPN registration: HTTP/2 stays off until it is explicitly enabled (h2o 2.2.5 lacks the Rapid Reset fix) */
@@ -520,12 +557,12 @@ int hb_server_run(const hb_config_t *cfg)
     srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("hookbridge"));
     /* h2o refuses larger bodies (413) before buffering them; each endpoint's own limit is checked in hb_on_req */
     srv->globalconf.max_request_entity_size = max_body;
-    h2o_hostconf_t *hostconf =
-        h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_hostconf_t *hostconf = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
     hb_handler_t *handler = (hb_handler_t *)h2o_create_handler(pathconf, sizeof(*handler));
     handler->super.on_req = hb_on_req;
     handler->srv = srv;
+    h2o_create_filter(&hostconf->fallback_path, sizeof(h2o_filter_t))->on_setup_ostream = hb_core_error_setup;
 
     srv->num_workers = cfg->server.threads;
     if (srv->num_workers == 0) {

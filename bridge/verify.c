@@ -29,10 +29,10 @@ hb_verifier_t *hb_verifier_new(const hb_verify_config_t *cfg, char *err, size_t 
         snprintf(v->scheme, sizeof(v->scheme), "none");
         return v;
     }
-    static const char *const names[] = {[HB_HMAC_SHA1] = "sha1", [HB_HMAC_SHA256] = "sha256",
-                                        [HB_HMAC_SHA512] = "sha512"};
-    static const char *const digests[] = {[HB_HMAC_SHA1] = "SHA1", [HB_HMAC_SHA256] = "SHA2-256",
-                                          [HB_HMAC_SHA512] = "SHA2-512"};
+    static const char *const names[] = {
+        [HB_HMAC_SHA1] = "sha1", [HB_HMAC_SHA256] = "sha256", [HB_HMAC_SHA512] = "sha512"};
+    static const char *const digests[] = {
+        [HB_HMAC_SHA1] = "SHA1", [HB_HMAC_SHA256] = "SHA2-256", [HB_HMAC_SHA512] = "SHA2-512"};
     v->encoding = cfg->encoding;
     v->alg_name = names[cfg->algorithm];
     snprintf(v->scheme, sizeof(v->scheme), "hmac-%s", v->alg_name);
@@ -56,8 +56,7 @@ hb_verifier_t *hb_verifier_new(const hb_verify_config_t *cfg, char *err, size_t 
     v->keyed = EVP_MAC_CTX_new(v->mac);
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digests[cfg->algorithm], 0),
                            OSSL_PARAM_construct_end()};
-    if (v->keyed == NULL ||
-        !EVP_MAC_init(v->keyed, (const unsigned char *)cfg->secret, cfg->secret_len, params)) {
+    if (v->keyed == NULL || !EVP_MAC_init(v->keyed, (const unsigned char *)cfg->secret, cfg->secret_len, params)) {
         snprintf(err, errlen, "OpenSSL cannot set up HMAC-%s", v->alg_name);
         goto Error;
     }
