@@ -53,6 +53,7 @@ struct hb_server {
     SSL_CTX *ssl_ctx;
     hb_worker_t *workers;
     unsigned num_workers;
+    pthread_barrier_t started;
     atomic_int force_exit;
 };
 
@@ -408,11 +409,25 @@ static void hb_on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
 static void *hb_worker_main(void *arg)
 {
     hb_worker_t *w = arg;
+    hb_server_t *srv = w->srv;
+    /*
+     * Everything of h2o's that owns sockets is created here, on the thread that runs it: h2o's socket buffers
+     * recycle through thread-local allocators, and a context set up on another thread would share that thread's.
+     */
+    h2o_context_init(&w->ctx, h2o_evloop_create(), &srv->globalconf);
+    w->accept_ctx.ctx = &w->ctx;
+    w->accept_ctx.hosts = srv->globalconf.hosts;
+    w->accept_ctx.ssl_ctx = srv->ssl_ctx;
+    h2o_multithread_register_receiver(w->ctx.queue, &w->delivery_receiver, hb_on_delivery_messages);
+    h2o_multithread_register_receiver(w->ctx.queue, &w->control_receiver, hb_on_control);
+    /* a second past librdkafka's own message.timeout.ms, which normally answers first */
+    h2o_timeout_init(w->ctx.loop, &w->delivery_timeout, srv->cfg->kafka.delivery_timeout_ms + 1000);
     for (size_t i = 0; i < w->num_listeners; i++) {
         w->listeners[i] = h2o_evloop_socket_create(w->ctx.loop, w->listen_fds[i], H2O_SOCKET_FLAG_DONT_READ);
         w->listeners[i]->data = w;
         h2o_socket_read_start(w->listeners[i], hb_on_accept);
     }
+    pthread_barrier_wait(&srv->started);
     for (;;) {
         if (atomic_load(&w->srv->force_exit))
             break;
@@ -510,6 +525,11 @@ static void hb_server_dispose(hb_server_t *srv)
     hb_registry_free(srv->registry);
     if (srv->ssl_ctx != NULL)
         SSL_CTX_free(srv->ssl_ctx);
+    for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {
+        free(srv->workers[i].listen_fds);
+        free(srv->workers[i].listeners);
+    }
+    free(srv->workers);
 }
 
 int hb_server_run(const hb_config_t *cfg)
@@ -581,18 +601,10 @@ int hb_server_run(const hb_config_t *cfg)
         if (hb_open_listeners(srv, &cfg->server.listen[l], l) != 0)
             goto Exit;
 
-    for (unsigned i = 0; i < srv->num_workers; i++) {
-        hb_worker_t *w = &srv->workers[i];
-        h2o_context_init(&w->ctx, h2o_evloop_create(), &srv->globalconf);
-        w->accept_ctx.ctx = &w->ctx;
-        w->accept_ctx.hosts = srv->globalconf.hosts;
-        w->accept_ctx.ssl_ctx = srv->ssl_ctx;
-        h2o_multithread_register_receiver(w->ctx.queue, &w->delivery_receiver, hb_on_delivery_messages);
-        h2o_multithread_register_receiver(w->ctx.queue, &w->control_receiver, hb_on_control);
-        /* a second past librdkafka's own message.timeout.ms, which normally answers first */
-        h2o_timeout_init(w->ctx.loop, &w->delivery_timeout, cfg->kafka.delivery_timeout_ms + 1000);
-        pthread_create(&w->thread, NULL, hb_worker_main, w);
-    }
+    pthread_barrier_init(&srv->started, NULL, srv->num_workers + 1);
+    for (unsigned i = 0; i < srv->num_workers; i++)
+        pthread_create(&srv->workers[i].thread, NULL, hb_worker_main, &srv->workers[i]);
+    pthread_barrier_wait(&srv->started); /* every worker can now receive messages */
     hb_log_startup(srv, bootstrap);
     char nthreads[16];
     snprintf(nthreads, sizeof(nthreads), "%u", srv->num_workers);
