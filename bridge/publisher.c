@@ -30,12 +30,13 @@ static void hb_on_log(const rd_kafka_t *rk, int level, const char *fac, const ch
     hb_log(level <= 3   ? HB_LOG_ERROR
            : level <= 4 ? HB_LOG_WARN
                         : HB_LOG_INFO,
-           "kafka", "facility", fac, "detail", buf, NULL);
+           "kafka", "facility", fac, "detail", buf, HB_LOG_END);
 }
 
 static void hb_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-    hb_log(HB_LOG_WARN, "kafka error", "error", rd_kafka_err2name((rd_kafka_resp_err_t)err), "detail", reason, NULL);
+    hb_log(HB_LOG_WARN, "kafka error", "error", rd_kafka_err2name((rd_kafka_resp_err_t)err), "detail", reason,
+           HB_LOG_END);
 }
 
 static int hb_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err, size_t errlen)

@@ -192,7 +192,7 @@ static void hb_ticket_answer(hb_ticket_t *t)
         hb_buf_dispose(&body);
     } else {
         hb_log(HB_LOG_WARN, "not published", "endpoint", t->ep->cfg->id, "event_id", t->event_id, "outcome",
-               "unavailable", "reason", rd_kafka_err2name(t->err), NULL);
+               "unavailable", "reason", rd_kafka_err2name(t->err), HB_LOG_END);
         hb_send_error(t->req, 503, "unavailable", "Kafka did not accept the event; retry later");
     }
 }
@@ -228,20 +228,40 @@ static void hb_worker_check_exit(hb_worker_t *w)
         w->exit_at = h2o_now(w->ctx.loop) + HB_EXIT_GRACE_MS;
 }
 
+/*
+ * Empties an h2o message list, calling cb on each message after it is detached (cb may free it). Walks the
+ * circular list by hand, leaving the head empty as h2o expects, rather than h2o_linklist_unlink() in a loop,
+ * whose header the static analyzer cannot follow (false use-after-free reports).
+ */
+static void hb_take_messages(h2o_linklist_t *messages, void (*cb)(h2o_multithread_message_t *, void *), void *ctx)
+{
+    h2o_linklist_t *node = messages->next;
+    messages->next = messages->prev = messages;
+    while (node != messages) {
+        h2o_linklist_t *next = node->next;
+        node->next = node->prev = NULL;
+        if (cb != NULL)
+            cb(H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, node), ctx);
+        node = next;
+    }
+}
+
+static void hb_on_delivered(h2o_multithread_message_t *msg, void *ctx)
+{
+    hb_worker_t *w = ctx;
+    hb_ticket_t *t = H2O_STRUCT_FROM_MEMBER(hb_ticket_t, msg, msg);
+    w->inflight--;
+    if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->responded)
+        hb_log(HB_LOG_WARN, "delivery failed after the sender was answered 503", "endpoint", t->ep->cfg->id, "event_id",
+               t->event_id, "reason", rd_kafka_err2name(t->err), HB_LOG_END);
+    hb_ticket_answer(t);
+    hb_ticket_release(t);
+}
+
 static void hb_on_delivery_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
     hb_worker_t *w = H2O_STRUCT_FROM_MEMBER(hb_worker_t, delivery_receiver, receiver);
-    while (!h2o_linklist_is_empty(messages)) {
-        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
-        h2o_linklist_unlink(&msg->link);
-        hb_ticket_t *t = H2O_STRUCT_FROM_MEMBER(hb_ticket_t, msg, msg);
-        w->inflight--;
-        if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->responded)
-            hb_log(HB_LOG_WARN, "delivery failed after the sender was answered 503", "endpoint", t->ep->cfg->id,
-                   "event_id", t->event_id, "reason", rd_kafka_err2name(t->err), NULL);
-        hb_ticket_answer(t);
-        hb_ticket_release(t);
-    }
+    hb_take_messages(messages, hb_on_delivered, w);
     hb_worker_check_exit(w);
 }
 
@@ -296,7 +316,7 @@ static void hb_fill_request(h2o_req_t *req, hb_request_t *hreq, char *addrbuf)
     struct sockaddr_storage ss;
     socklen_t sslen = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
     if (sslen == 0 || h2o_socket_getnumerichost((struct sockaddr *)&ss, sslen, addrbuf) == SIZE_MAX)
-        strcpy(addrbuf, "");
+        addrbuf[0] = '\0';
     hreq->remote_addr = addrbuf;
     hreq->received_at_ms = (int64_t)req->processed_at.at.tv_sec * 1000 + req->processed_at.at.tv_usec / 1000;
 }
@@ -337,7 +357,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     hb_fill_request(req, &hreq, addrbuf);
     const char *reason = NULL;
     if (hb_verifier_check(ep->verifier, &hreq, &reason) != HB_STATUS_OK) {
-        hb_log(HB_LOG_INFO, "rejected", "endpoint", ep->cfg->id, "outcome", "rejected", "reason", reason, NULL);
+        hb_log(HB_LOG_INFO, "rejected", "endpoint", ep->cfg->id, "outcome", "rejected", "reason", reason, HB_LOG_END);
         hb_send_error(req, 401, "unauthorized", reason);
         return 0;
     }
@@ -393,8 +413,7 @@ static void hb_on_accept(h2o_socket_t *listener, const char *err)
 static void hb_on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
     hb_worker_t *w = H2O_STRUCT_FROM_MEMBER(hb_worker_t, control_receiver, receiver);
-    while (!h2o_linklist_is_empty(messages))
-        h2o_linklist_unlink(messages->next);
+    hb_take_messages(messages, NULL, NULL);
     if (w->draining)
         return;
     w->draining = 1;
@@ -445,7 +464,8 @@ static int hb_open_listeners(hb_server_t *srv, const hb_listen_t *la, size_t slo
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
     int gai = getaddrinfo(*la->host != '\0' ? la->host : NULL, la->port, &hints, &res);
     if (gai != 0) {
-        hb_log(HB_LOG_ERROR, "cannot resolve listen address", "host", la->host, "detail", gai_strerror(gai), NULL);
+        hb_log(HB_LOG_ERROR, "cannot resolve listen address", "host", la->host, "detail", gai_strerror(gai),
+               HB_LOG_END);
         return -1;
     }
     struct sockaddr_storage addr;
@@ -459,7 +479,8 @@ static int hb_open_listeners(hb_server_t *srv, const hb_listen_t *la, size_t slo
             bind(fd, (struct sockaddr *)&addr, addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
             char port[16];
             snprintf(port, sizeof(port), "%s", la->port);
-            hb_log(HB_LOG_ERROR, "cannot listen", "host", la->host, "port", port, "detail", strerror(errno), NULL);
+            hb_log(HB_LOG_ERROR, "cannot listen", "host", la->host, "port", port, "detail", strerror(errno),
+                   HB_LOG_END);
             if (fd >= 0)
                 close(fd);
             return -1;
@@ -471,7 +492,7 @@ static int hb_open_listeners(hb_server_t *srv, const hb_listen_t *la, size_t slo
             size_t hl = h2o_socket_getnumerichost((struct sockaddr *)&addr, addrlen, host);
             snprintf(port, sizeof(port), "%d", h2o_socket_getport((struct sockaddr *)&addr));
             hb_log(HB_LOG_INFO, "listening", "address", hl != SIZE_MAX ? host : "?", "port", port, "scheme",
-                   srv->ssl_ctx != NULL ? "https" : "http", NULL);
+                   srv->ssl_ctx != NULL ? "https" : "http", HB_LOG_END);
         }
         srv->workers[i].listen_fds[slot] = fd;
     }
@@ -489,7 +510,7 @@ static int hb_setup_tls(hb_server_t *srv)
         SSL_CTX_use_PrivateKey_file(srv->ssl_ctx, cfg->server.tls_key_file, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(srv->ssl_ctx) != 1) {
         hb_log(HB_LOG_ERROR, "cannot load the TLS certificate or key", "certFile", cfg->server.tls_cert_file, "keyFile",
-               cfg->server.tls_key_file, NULL);
+               cfg->server.tls_key_file, HB_LOG_END);
         return -1;
     }
     /* no ALPN registration: HTTP/2 stays off until it is explicitly enabled (h2o 2.2.5 lacks the Rapid Reset fix) */
@@ -502,10 +523,10 @@ static void hb_log_startup(const hb_server_t *srv, const char *bootstrap)
     for (size_t i = 0; i < cfg->num_endpoints; i++)
         if (cfg->endpoints[i].verify.none)
             hb_log(HB_LOG_WARN, "verify: none: this endpoint publishes every request without checking who sent it",
-                   "endpoint", cfg->endpoints[i].id, NULL);
+                   "endpoint", cfg->endpoints[i].id, HB_LOG_END);
         else if (cfg->endpoints[i].verify.secret_len == 0)
             hb_log(HB_LOG_WARN, "the endpoint's secret is empty: every request will be refused (Missing secret)",
-                   "endpoint", cfg->endpoints[i].id, NULL);
+                   "endpoint", cfg->endpoints[i].id, HB_LOG_END);
     if (srv->embedded != NULL) {
         hb_buf_t tail;
         hb_buf_init(&tail);
@@ -513,7 +534,7 @@ static void hb_log_startup(const hb_server_t *srv, const char *bootstrap)
         hb_log(HB_LOG_WARN,
                "EMBEDDED BROKER: kafka.brokers is `embedded`, an in-process mock cluster; nothing is durable and "
                "every event is lost when this process exits. Never use it in production.",
-               "bootstrap", bootstrap, "read_events_with", tail.base, NULL);
+               "bootstrap", bootstrap, "read_events_with", tail.base, HB_LOG_END);
         hb_buf_dispose(&tail);
     }
 }
@@ -547,20 +568,20 @@ int hb_server_run(const hb_config_t *cfg)
 
     srv->registry = hb_registry_new(cfg, err, sizeof(err));
     if (srv->registry == NULL) {
-        hb_log(HB_LOG_ERROR, "cannot set up the endpoints", "detail", err, NULL);
+        hb_log(HB_LOG_ERROR, "cannot set up the endpoints", "detail", err, HB_LOG_END);
         goto Exit;
     }
     const char *bootstrap = cfg->kafka.brokers;
     if (strcmp(bootstrap, "embedded") == 0) {
         if ((srv->embedded = hb_embedded_new(err, sizeof(err))) == NULL) {
-            hb_log(HB_LOG_ERROR, "cannot start the embedded broker", "detail", err, NULL);
+            hb_log(HB_LOG_ERROR, "cannot start the embedded broker", "detail", err, HB_LOG_END);
             goto Exit;
         }
         bootstrap = hb_embedded_bootstraps(srv->embedded);
     }
     srv->publisher = hb_publisher_new(cfg, bootstrap, hb_on_delivery, srv, err, sizeof(err));
     if (srv->publisher == NULL) {
-        hb_log(HB_LOG_ERROR, "cannot start the Kafka producer", "detail", err, NULL);
+        hb_log(HB_LOG_ERROR, "cannot start the Kafka producer", "detail", err, HB_LOG_END);
         goto Exit;
     }
     size_t max_body = cfg->server.max_body_size;
@@ -608,11 +629,12 @@ int hb_server_run(const hb_config_t *cfg)
     hb_log_startup(srv, bootstrap);
     char nthreads[16];
     snprintf(nthreads, sizeof(nthreads), "%u", srv->num_workers);
-    hb_log(HB_LOG_INFO, "hookbridge ready", "version", HB_VERSION, "threads", nthreads, "brokers", bootstrap, NULL);
+    hb_log(HB_LOG_INFO, "hookbridge ready", "version", HB_VERSION, "threads", nthreads, "brokers", bootstrap,
+           HB_LOG_END);
 
     int sig = 0;
     sigwait(&sigs, &sig);
-    hb_log(HB_LOG_INFO, "draining", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    hb_log(HB_LOG_INFO, "draining", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", HB_LOG_END);
 
     /* stop accepting, let every worker answer what it has in flight, then flush */
     struct timespec start, now;
@@ -636,7 +658,7 @@ int hb_server_run(const hb_config_t *cfg)
     int left = hb_publisher_flush(srv->publisher, (int)(deadline_ms > elapsed_ms ? deadline_ms - elapsed_ms : 0));
     char outq[16];
     snprintf(outq, sizeof(outq), "%d", hb_publisher_outq_len(srv->publisher));
-    hb_log(left == 0 ? HB_LOG_INFO : HB_LOG_WARN, "stopped", "unflushed", outq, NULL);
+    hb_log(left == 0 ? HB_LOG_INFO : HB_LOG_WARN, "stopped", "unflushed", outq, HB_LOG_END);
     ret = 0;
 
 Exit:

@@ -85,7 +85,7 @@ int hb_tail_run(const hb_tail_options_t *opts, FILE *out)
             if (hb_tail_now_ms() >= next_assign && !(assigned = hb_tail_assign(rk, opts)))
                 next_assign = hb_tail_now_ms() + 500;
             if (!assigned) {
-                struct timespec ts = {0, 100 * 1000000};
+                struct timespec ts = {0, 100L * 1000000};
                 nanosleep(&ts, NULL);
                 continue;
             }

@@ -170,7 +170,10 @@ size_t hb_base64_encode(char *out, const uint8_t *in, size_t len, int url)
         uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
         out[o++] = alphabet[v >> 18];
         out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+        if (i + 1 < len)
+            out[o++] = alphabet[(v >> 6) & 63];
+        else
+            out[o++] = '=';
         out[o++] = '=';
     }
     out[o] = '\0';
