@@ -16,34 +16,6 @@ static void hb_pack_cstr(msgpack_packer *pk, const char *s)
     hb_pack_strn(pk, s, strlen(s));
 }
 
-static int hb_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* application/x-www-form-urlencoded decoding as URLSearchParams does it: '+' is a space, bad escapes stay. */
-static void hb_form_decode(hb_buf_t *out, const char *s, size_t len)
-{
-    out->len = 0;
-    hb_buf_reserve(out, len);
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '+') {
-            hb_buf_putc(out, ' ');
-        } else if (s[i] == '%' && i + 2 < len + 0 && hb_hexval(s[i + 1]) >= 0 && hb_hexval(s[i + 2]) >= 0) {
-            hb_buf_putc(out, (char)(hb_hexval(s[i + 1]) << 4 | hb_hexval(s[i + 2])));
-            i += 2;
-        } else {
-            hb_buf_putc(out, s[i]);
-        }
-    }
-}
-
 typedef struct hb_query_pair {
     hb_buf_t key, value;
 } hb_query_pair_t;
@@ -65,8 +37,8 @@ static void hb_pack_query(msgpack_packer *pk, const char *q, size_t len)
             size_t eq = start;
             while (eq < end && q[eq] != '=')
                 eq++;
-            hb_form_decode(&key, q + start, eq - start);
-            hb_form_decode(&value, q + (eq < end ? eq + 1 : end), eq < end ? end - eq - 1 : 0);
+            hb_form_unescape(&key, q + start, eq - start);
+            hb_form_unescape(&value, q + (eq < end ? eq + 1 : end), eq < end ? end - eq - 1 : 0);
             size_t i;
             for (i = 0; i < n; i++)
                 if (pairs[i].key.len == key.len && memcmp(pairs[i].key.base, key.base, key.len) == 0)

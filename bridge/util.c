@@ -267,3 +267,22 @@ int hb_strcase_eq(const char *a, size_t alen, const char *b, size_t blen)
     }
     return 1;
 }
+
+void hb_form_unescape(hb_buf_t *buf, const char *s, size_t len)
+{
+    buf->len = 0;
+    hb_buf_reserve(buf, len);
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+        if (s[i] == '+') {
+            buf->base[buf->len++] = ' ';
+        } else if (s[i] == '%' && i + 2 < len && (hi = hb_hex_value(s[i + 1])) >= 0 &&
+                   (lo = hb_hex_value(s[i + 2])) >= 0) {
+            buf->base[buf->len++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            buf->base[buf->len++] = s[i];
+        }
+    }
+    buf->base[buf->len] = '\0';
+}

@@ -60,6 +60,12 @@ long hb_base64_decode(uint8_t *out, const char *in, size_t len);
 /** 1 when the len bytes at s are valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
 int hb_utf8_valid(const char *s, size_t len);
 
+/**
+ * Replaces buf's content with s decoded as application/x-www-form-urlencoded, as URLSearchParams does:
+ * '+' is a space, %XX is a byte, a malformed escape stays as it is.
+ */
+void hb_form_unescape(hb_buf_t *buf, const char *s, size_t len);
+
 /** Case-insensitive ASCII comparison of two byte strings of the given lengths; 1 when equal. */
 int hb_strcase_eq(const char *a, size_t alen, const char *b, size_t blen);
 
