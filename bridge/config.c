@@ -508,11 +508,15 @@ static char *hb_read_secret_file(hb_loader_t *l, yaml_node_t *node, size_t *len)
         hb_errorf(l, node, "cannot read secret file %s: %s", path, strerror(errno));
     } else {
         /* files written by `echo` or editors end in a newline that is not part of the secret */
-        if (*len > 0 && data[*len - 1] == '\n')
-            (*len)--;
-        if (*len > 0 && data[*len - 1] == '\r')
-            (*len)--;
-        data[*len] = '\0';
+        size_t n = *len;
+        if (n > 0 && data[n - 1] == '\n')
+            n--;
+        if (n > 0 && data[n - 1] == '\r')
+            n--;
+        char *secret = hb_xstrndup(data, n); /* read_file promises the bytes, not a terminator */
+        free(data);
+        data = secret;
+        *len = n;
     }
     free(path);
     return data;
@@ -682,6 +686,10 @@ static void hb_parse_endpoints(hb_loader_t *l, yaml_node_t *node, hb_config_t *c
         return;
     }
     size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    if (n == 0) {
+        hb_errorf(l, node, "endpoints is empty: the configuration needs at least one endpoint");
+        return;
+    }
     cfg->endpoints = hb_xcalloc(n, sizeof(hb_endpoint_config_t));
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *item = hb_node(l, node->data.sequence.items.start[i]);
@@ -734,7 +742,8 @@ static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node
         hb_each_key(l, v, "kafka", hb_kafka_key, tc->cfg);
         if (v->type == YAML_MAPPING_NODE)
             for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++)
-                if (strcmp(hb_scalar_raw(hb_node(l, p->key)), "topic") == 0)
+                if (hb_node(l, p->key)->type == YAML_SCALAR_NODE &&
+                    strcmp(hb_scalar_raw(hb_node(l, p->key)), "topic") == 0)
                     tc->topic_node = hb_node(l, p->value);
     } else if (strcmp(key, "durability") == 0) {
         char *s = hb_get_str(l, v, "durability");
@@ -822,8 +831,8 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
         hb_endpoint_config_t *ep = &cfg->endpoints[i];
         if (ep->max_body_size == 0)
             ep->max_body_size = cfg->server.max_body_size;
-        if (ep->id == NULL)
-            continue;
+        if (ep->id == NULL || !hb_endpoint_id_valid(ep->id))
+            continue; /* already reported */
         ep->topic = hb_render_topic(cfg->kafka.topic_template, ep->id);
         if (!hb_topic_name_valid(ep->topic))
             hb_errorf(&l, tc.topic_node,
@@ -982,7 +991,7 @@ int hb_parse_listen(const char *s, hb_listen_t *out, char *err, size_t errlen)
     }
     char *end;
     long n = strtol(port, &end, 10);
-    if (*port == '\0' || *end != '\0' || n < 0 || n > 65535) {
+    if (*port < '0' || *port > '9' || *end != '\0' || n < 0 || n > 65535) {
         snprintf(err, errlen, "\"%s\" has no valid port (0 to 65535)", s);
         free(host);
         return -1;

@@ -1,0 +1,666 @@
+/* tests/unit/test_config.c: hb_config_parse() with a fake environment and file system, so runs are deterministic. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "tap.h"
+
+#define B(s) s, sizeof(s) - 1
+
+/* ---- the fake environment ---- */
+
+static const struct {
+    const char *name, *value;
+} fake_vars[] = {
+    {"HB_SECRET", "s3cr3t"},    {"HB_EMPTY", ""}, {"HB_PORT", "9999"}, {"HB_BROKERS", "kafka1:9092,kafka2:9092"},
+    {"HB_DIR", "/run/secrets"},
+};
+
+static const struct {
+    const char *path;
+    const char *data;
+    size_t len;
+    int err; /* non-zero: reading fails with this errno */
+} fake_files[] = {
+    {"/run/secrets/lf", B("file-secret\n"), 0}, {"/run/secrets/crlf", B("crlf-secret\r\n"), 0},
+    {"/run/secrets/raw", B("raw-secret"), 0},   {"/run/secrets/empty", B(""), 0},
+    {"/run/secrets/nul", B("a\0b\n"), 0},       {"/run/secrets/forbidden", B(""), EACCES},
+};
+
+static const char *fake_getenv(void *ctx, const char *name)
+{
+    for (size_t i = 0; i < HB_ARRAY_SIZE(fake_vars); i++)
+        if (strcmp(fake_vars[i].name, name) == 0)
+            return fake_vars[i].value;
+    return NULL;
+}
+
+/* As the contract in config.h says: a malloc'd buffer of exactly the file's bytes (no NUL added), with its length. */
+static char *fake_read_file(void *ctx, const char *path, size_t *len)
+{
+    for (size_t i = 0; i < HB_ARRAY_SIZE(fake_files); i++) {
+        if (strcmp(fake_files[i].path, path) != 0)
+            continue;
+        if (fake_files[i].err != 0) {
+            errno = fake_files[i].err;
+            return NULL;
+        }
+        char *data = malloc(fake_files[i].len != 0 ? fake_files[i].len : 1);
+        memcpy(data, fake_files[i].data, fake_files[i].len);
+        *len = fake_files[i].len;
+        return data;
+    }
+    errno = ENOENT;
+    return NULL;
+}
+
+static const hb_config_env_t fake_env = {fake_getenv, fake_read_file, NULL};
+
+/* ---- rows: a file and what the error output must say ---- */
+
+/* A valid endpoint list, for rows about the other sections. */
+#define EP "endpoints:\n  - id: a\n    verify: none\n"
+
+static const struct {
+    const char *what;
+    const char *yaml;
+    int nerrors;         /* exact number of error lines */
+    const char *want[8]; /* substrings the error output must contain */
+} error_rows[] = {
+    {"unknown top-level key",
+     "servre:\n  listen: \":80\"\n" EP,
+     1,
+     {"cfg.yaml:1:1: unknown key \"servre\" in the configuration"}},
+    {"unknown key in server",
+     "server:\n  listen: \":80\"\n  thread: 4\n" EP,
+     1,
+     {"cfg.yaml:3:3: unknown key \"thread\" in server"}},
+    {"unknown key in kafka", "kafka:\n  broker: x\n" EP, 1, {"cfg.yaml:2:3: unknown key \"broker\" in kafka"}},
+    {"unknown key in admin", "admin:\n  port: 9000\n" EP, 1, {"cfg.yaml:2:3: unknown key \"port\" in admin"}},
+    {"unknown key in an endpoint",
+     "endpoints:\n  - id: a\n    verify: none\n    secret: x\n",
+     1,
+     {"cfg.yaml:4:5: unknown key \"secret\" in an endpoint"}},
+    {"unknown key in verify",
+     "endpoints:\n  - id: a\n    verify:\n      headerName: X-Sig\n      secret: s\n      algo: sha256\n",
+     1,
+     {"cfg.yaml:6:7: unknown key \"algo\" in verify"}},
+    {"unknown key in an example",
+     "endpoints:\n  - id: a\n    verify: none\n    examples:\n      - id: e\n        body: {}\n",
+     1,
+     {"cfg.yaml:6:9: unknown key \"body\" in an example"}},
+    {"top level is a list", "- a\n- b\n", 1, {"cfg.yaml:1:1: the configuration must be a mapping, not a list"}},
+    {"server is a scalar", "server: yes\n" EP, 1, {"cfg.yaml:1:9: server must be a mapping, not a scalar"}},
+    {"listen is a mapping",
+     "server:\n  listen: {a: b}\n" EP,
+     1,
+     {"cfg.yaml:2:11: server.listen must be a string, not a mapping"}},
+    {"listen is an empty list",
+     "server:\n  listen: []\n" EP,
+     1,
+     {"cfg.yaml:2:11: server.listen must name at least one address"}},
+    {"listen without brackets around IPv6",
+     "server:\n  listen: [\"::1:80\", \"host:99999\"]\n" EP,
+     2,
+     {"cfg.yaml:2:12: server.listen: \"::1:80\": write an IPv6 address as [address]:port",
+      "cfg.yaml:2:22: server.listen: \"host:99999\" has no valid port"}},
+    {"endpoints is a mapping", "endpoints:\n  a: b\n", 1, {"cfg.yaml:2:3: endpoints must be a list, not a mapping"}},
+    {"endpoints is null", "endpoints:\n", 1, {"cfg.yaml:1:11: endpoints must be a list, not null"}},
+    {"endpoints is missing",
+     "server:\n  threads: 2\n",
+     1,
+     {"cfg.yaml:1:1: endpoints is missing: the configuration needs at least one endpoint"}},
+    {"endpoints is an empty list", "endpoints: []\n", 1, {"at least one endpoint"}},
+    {"an endpoint is a scalar",
+     "endpoints:\n  - a\n",
+     1,
+     {"cfg.yaml:2:5: an endpoint must be a mapping, not a scalar"}},
+    {"threads is a word",
+     "server:\n  threads: \"many\"\n" EP,
+     1,
+     {"cfg.yaml:2:12: server.threads must be auto or a number from 1 to 1024, not \"many\""}},
+    {"threads is 0", "server:\n  threads: 0\n" EP, 1, {"cfg.yaml:2:12: server.threads must be auto or a number"}},
+    {"threads is 1025", "server:\n  threads: 1025\n" EP, 1, {"cfg.yaml:2:12: server.threads must be auto or"}},
+    {"threads is 4x", "server:\n  threads: 4x\n" EP, 1, {"cfg.yaml:2:12: server.threads must be auto or"}},
+    {"threads is a list",
+     "server:\n  threads: [4]\n" EP,
+     1,
+     {"cfg.yaml:2:12: server.threads must be a string, not a list"}},
+    {"maxBodySize is a word",
+     "server:\n  maxBodySize: \"lots\"\n" EP,
+     1,
+     {"cfg.yaml:2:16: server.maxBodySize must be a size such as 1MiB, 512KiB or 65536, not \"lots\""}},
+    {"maxBodySize is 0", "server:\n  maxBodySize: 0\n" EP, 1, {"cfg.yaml:2:16: server.maxBodySize must be a size"}},
+    {"maxBodySize 1.5MB",
+     "server:\n  maxBodySize: 1.5MB\n" EP,
+     1,
+     {"cfg.yaml:2:16: server.maxBodySize must be a size", "not \"1.5MB\""}},
+    {"endpoint maxBodySize is a word",
+     "endpoints:\n  - id: a\n    verify: none\n    maxBodySize: big\n",
+     1,
+     {"cfg.yaml:4:18: maxBodySize must be a size such as 1MiB, 512KiB or 65536, not \"big\""}},
+    {"shutdownTimeout without unit",
+     "server:\n  shutdownTimeout: 15\n" EP,
+     1,
+     {"cfg.yaml:2:20: server.shutdownTimeout must be a duration such as 8s, 500ms or 1m, not \"15\""}},
+    {"deliveryTimeout negative",
+     "kafka:\n  deliveryTimeout: -1s\n" EP,
+     1,
+     {"cfg.yaml:2:20: kafka.deliveryTimeout must be a duration", "not \"-1s\""}},
+    {"tls with only certFile",
+     "server:\n  tls:\n    certFile: /c.pem\n" EP,
+     1,
+     {"cfg.yaml:3:5: server.tls needs both certFile and keyFile"}},
+    {"duplicate endpoint id",
+     "endpoints:\n  - id: a\n    verify: none\n  - id: b\n    verify: none\n  - id: a\n    verify: none\n",
+     1,
+     {"cfg.yaml:6:9: duplicate endpoint id \"a\" (first at line 2)"}},
+    {"endpoint id with a space",
+     "endpoints:\n  - id: \"a b\"\n    verify: none\n",
+     1,
+     {"cfg.yaml:2:9: endpoint id \"a b\" may only use A-Z a-z 0-9 . _ - (1 to 200 of them)"}},
+    {"endpoint id with a slash",
+     "endpoints:\n  - id: a/b\n    verify: none\n",
+     1,
+     {"cfg.yaml:2:9: endpoint id \"a/b\" may only use"}},
+    {"endpoint id is empty",
+     "endpoints:\n  - id: \"\"\n    verify: none\n",
+     1,
+     {"cfg.yaml:2:9: endpoint id \"\" may only use"}},
+    {"endpoint without id", "endpoints:\n  - verify: none\n", 1, {"cfg.yaml:2:5: an endpoint needs an id"}},
+    {"missing verify",
+     "endpoints:\n  - id: a\n    source: x\n",
+     1,
+     {"cfg.yaml:2:5: endpoint \"a\" has no verify: it is compulsory (write `verify: none` to accept unsigned "
+      "requests)"}},
+    {"verify is another word",
+     "endpoints:\n  - id: a\n    verify: nope\n",
+     1,
+     {"cfg.yaml:3:13: verify must be a mapping (headerName, secret, ...) or the word none, not \"nope\""}},
+    {"verify is a list",
+     "endpoints:\n  - id: a\n    verify: [none]\n",
+     1,
+     {"cfg.yaml:3:13: verify must be a mapping, not a list"}},
+    {"verify with neither secret nor secretFile",
+     "endpoints:\n  - id: a\n    verify:\n      headerName: X-Sig\n",
+     1,
+     {"cfg.yaml:4:7: verify needs secret or secretFile"}},
+    {"verify with both secret and secretFile",
+     "endpoints:\n  - id: a\n    verify:\n      headerName: X-Sig\n      secret: s\n      secretFile: "
+     "/run/secrets/lf\n",
+     1,
+     {"cfg.yaml:6:19: verify takes secret or secretFile, not both"}},
+    {"verify without headerName",
+     "endpoints:\n  - id: a\n    verify:\n      secret: s\n",
+     1,
+     {"cfg.yaml:4:7: verify needs headerName (the header that carries the signature)"}},
+    {"verify with an empty headerName",
+     "endpoints:\n  - id: a\n    verify:\n      headerName: \"\"\n      secret: s\n",
+     1,
+     {"cfg.yaml:4:7: verify.headerName must not be empty"}},
+    {"verify with an unknown algorithm",
+     "endpoints:\n  - id: a\n    verify:\n      headerName: X\n      secret: s\n      algorithm: sha384\n",
+     1,
+     {"cfg.yaml:6:18: verify.algorithm must be sha1, sha256 or sha512, not \"sha384\""}},
+    {"verify with an unknown encoding",
+     "endpoints:\n  - id: a\n    verify:\n      headerName: X\n      secret: s\n      headerEncoding: base32\n",
+     1,
+     {"cfg.yaml:6:23: verify.headerEncoding must be hex, base64 or base64url, not \"base32\""}},
+    {"unset variable",
+     "kafka:\n  brokers: ${HB_UNSET}\n" EP,
+     1,
+     {"cfg.yaml:2:12: environment variable HB_UNSET is not set (write ${HB_UNSET:-default} to give a default)"}},
+    {"unset variable in a quoted scalar",
+     "endpoints:\n  - id: a\n    verify: none\n    title: \"x ${HB_NOPE} y\"\n",
+     1,
+     {"cfg.yaml:4:12: environment variable HB_NOPE is not set"}},
+    {"bad variable name",
+     "kafka:\n  brokers: ${HB-X}\n" EP,
+     1,
+     {"cfg.yaml:2:12: bad environment variable name \"HB-X\""}},
+    {"unterminated variable",
+     "kafka:\n  brokers: ${HB_SECRET\n" EP,
+     1,
+     {"cfg.yaml:2:12: unterminated ${ in \"${HB_SECRET\""}},
+    {"secretFile missing",
+     "endpoints:\n  - id: a\n    verify:\n      headerName: X\n      secretFile: /run/secrets/missing\n",
+     1,
+     {"cfg.yaml:5:19: cannot read secret file /run/secrets/missing: No such file or directory"}},
+    {"secretFile unreadable",
+     "endpoints:\n  - id: a\n    verify:\n      headerName: X\n      secretFile: /run/secrets/forbidden\n",
+     1,
+     {"cfg.yaml:5:19: cannot read secret file /run/secrets/forbidden: Permission denied"}},
+    {"producer sets enable.idempotence",
+     "kafka:\n  producer:\n    enable.idempotence: false\n" EP,
+     1,
+     {"cfg.yaml:3:5: kafka.producer: \"enable.idempotence\" is set by hookbridge"}},
+    {"producer sets bootstrap.servers",
+     "kafka:\n  producer:\n    linger.ms: 5\n    bootstrap.servers: k:9092\n" EP,
+     1,
+     {"cfg.yaml:4:5: kafka.producer: \"bootstrap.servers\" is set by hookbridge; use kafka.brokers"}},
+    {"producer sets acks",
+     "kafka:\n  producer:\n    acks: 1\n" EP,
+     1,
+     {"cfg.yaml:3:5: kafka.producer: \"acks\" is set by hookbridge"}},
+    {"producer sets message.timeout.ms",
+     "kafka:\n  producer:\n    message.timeout.ms: 1000\n" EP,
+     1,
+     {"cfg.yaml:3:5: kafka.producer: \"message.timeout.ms\" is set by hookbridge; use kafka.deliveryTimeout"}},
+    {"kafka with a list as a key", "kafka:\n  ? []\n  : b\n" EP, 1, {"cfg.yaml:2:5: keys of kafka must be strings"}},
+    {"kafka with a mapping as a key", "kafka:\n  ? {}\n  : b\n" EP, 1, {"cfg.yaml:2:5: keys of kafka must be strings"}},
+    {"producer is a list",
+     "kafka:\n  producer: [a]\n" EP,
+     1,
+     {"cfg.yaml:2:13: kafka.producer must be a mapping of librdkafka properties, not a list"}},
+    {"topic template gives an invalid name",
+     "kafka:\n  topic: \"hooks/{id}\"\n" EP,
+     1,
+     {"cfg.yaml:2:10: kafka.topic gives \"hooks/a\" for endpoint \"a\", which is not a valid Kafka topic name"}},
+    {"durability spool",
+     "durability: spool\n" EP,
+     1,
+     {"cfg.yaml:1:13: durability: spool is not available in this version; use kafka"}},
+    {"durability other", "durability: disk\n" EP, 1, {"cfg.yaml:1:13: durability must be kafka, not \"disk\""}},
+    {"example without id",
+     "endpoints:\n  - id: a\n    verify: none\n    examples:\n      - name: x\n        payload: 1\n",
+     1,
+     {"cfg.yaml:5:9: an example needs an id"}},
+    {"duplicate example id",
+     "endpoints:\n  - id: a\n    verify: none\n    examples:\n      - id: e\n      - id: e\n",
+     1,
+     {"cfg.yaml:6:9: duplicate example id \"e\""}},
+    {"examples is a mapping",
+     "endpoints:\n  - id: a\n    verify: none\n    examples:\n      e: 1\n",
+     1,
+     {"cfg.yaml:5:7: examples must be a list, not a mapping"}},
+    {"empty file", "", 1, {"cfg.yaml:1:1: the configuration is empty"}},
+    {"only a comment", "# nothing here\n", 1, {"cfg.yaml:1:1: the configuration is empty"}},
+    {"unclosed flow sequence",
+     "server:\n  listen: [\":80\"\n" EP,
+     1,
+     {"cfg.yaml:3:1: did not find expected ',' or ']' while parsing a flow sequence"}},
+    {"tab indentation",
+     "server:\n\tlisten: \":80\"\n",
+     1,
+     {"cfg.yaml:2:1: found character that cannot start any token while scanning for the next token"}},
+    {"bad indentation", "server:\n  listen: \":80\"\n threads: 2\n", 1, {"cfg.yaml:3:2: "}},
+    {"several errors, all reported",
+     "server:\n"                    /* 1 */
+     "  thread: 4\n"                /* 2: unknown key */
+     "  maxBodySize: lots\n"        /* 3: bad size */
+     "kafka:\n"                     /* 4 */
+     "  producer:\n"                /* 5 */
+     "    acks: all\n"              /* 6: owned property */
+     "durability: spool\n"          /* 7: spool */
+     "endpoints:\n"                 /* 8 */
+     "  - id: a\n"                  /* 9: no verify */
+     "  - id: a\n"                  /* 10: duplicate */
+     "    verify: none\n"           /* 11 */
+     "  - id: b\n"                  /* 12 */
+     "    verify:\n"                /* 13 */
+     "      headerName: X\n"        /* 14 */
+     "      secret: ${HB_UNSET}\n", /* 15: unset variable */
+     7,
+     {"cfg.yaml:2:3: unknown key \"thread\"", "cfg.yaml:3:16: server.maxBodySize",
+      "cfg.yaml:6:5: kafka.producer: \"acks\"", "cfg.yaml:7:13: durability: spool",
+      "cfg.yaml:9:5: endpoint \"a\" has no verify", "cfg.yaml:10:9: duplicate endpoint id \"a\" (first at line 9)",
+      "cfg.yaml:15:15: environment variable HB_UNSET is not set"}},
+};
+
+/* Expansion of ${} in a scalar: the endpoint's title after loading "title: <yaml>". */
+static const struct {
+    const char *yaml;
+    const char *title;
+} expand_rows[] = {
+    {"${HB_SECRET}", "s3cr3t"},
+    {"x-${HB_SECRET}-${HB_PORT}", "x-s3cr3t-9999"},
+    {"\"${HB_SECRET}\"", "s3cr3t"},
+    {"${HB_UNSET:-dflt}", "dflt"},
+    {"${HB_UNSET:-}", ""},
+    {"${HB_EMPTY:-dflt}", "dflt"}, /* set but empty takes the default */
+    {"${HB_SECRET:-dflt}", "s3cr3t"},
+    {"${HB_EMPTY}", ""},
+    {"\"${HB_UNSET:-a b}\"", "a b"},
+    {"$${literal}", "${literal}"},
+    {"$${HB_SECRET}", "${HB_SECRET}"},
+    {"cost $5 or $$", "cost $5 or $$"},
+    {"\"{id}\"", "{id}"},
+};
+
+/* secretFile: what the loaded secret is. */
+static const struct {
+    const char *yaml;
+    const char *secret;
+    size_t len;
+} secret_file_rows[] = {
+    {"/run/secrets/lf", B("file-secret")},   /* trailing "\n" stripped */
+    {"/run/secrets/crlf", B("crlf-secret")}, /* trailing "\r\n" stripped */
+    {"/run/secrets/raw", B("raw-secret")},   {"/run/secrets/empty", B("")},
+    {"/run/secrets/nul", B("a\0b")},         {"${HB_DIR}/lf", B("file-secret")},
+};
+
+/* hb_config_find_endpoint on the full config below. */
+static const struct {
+    const char *id;
+    int index; /* -1: not found */
+} find_rows[] = {
+    {"cal.com", 0}, {"github", 1}, {"stripe_2", 2}, {"cal", -1}, {"cal.com.", -1}, {"", -1}, {"nope", -1},
+};
+
+static const char full_yaml[] = "server:\n"
+                                "  listen:\n"
+                                "    - \"0.0.0.0:8080\"\n"
+                                "    - \"[::1]:${HB_PORT}\"\n"
+                                "  threads: 4\n"
+                                "  maxBodySize: 2MiB\n"
+                                "  shutdownTimeout: 20s\n"
+                                "  publicUrl: https://hooks.example.com\n"
+                                "admin:\n"
+                                "  listen: 127.0.0.1:9000\n"
+                                "kafka:\n"
+                                "  brokers: ${HB_BROKERS}\n"
+                                "  topic: \"webhooks.{id}\"\n"
+                                "  deliveryTimeout: 5s\n"
+                                "  producer:\n"
+                                "    linger.ms: 5\n"
+                                "    compression.type: zstd\n"
+                                "durability: kafka\n"
+                                "endpoints:\n"
+                                "  - id: cal.com\n" /* line 20 */
+                                "    source: cal\n"
+                                "    icon: caldotcom\n"
+                                "    title: Cal.com bookings\n"
+                                "    eventIdHeader: X-Cal-Delivery-ID\n"
+                                "    maxBodySize: 512KiB\n"
+                                "    verify:\n"
+                                "      headerName: X-Cal-Signature-256\n"
+                                "      secret: ${HB_SECRET}\n"
+                                "      algorithm: sha256\n"
+                                "      headerEncoding: hex\n"
+                                "    examples:\n"
+                                "      - id: booking\n"
+                                "        name: Booking created\n"
+                                "        icon: calendar\n"
+                                "        payload:\n"
+                                "          triggerEvent: BOOKING_CREATED\n"
+                                "          count: 3\n"
+                                "          ratio: -1.5e3\n"
+                                "          ok: true\n"
+                                "          bad: false\n"
+                                "          nothing: null\n"
+                                "          tilde: ~\n"
+                                "          quoted: \"123\"\n"
+                                "          single: 'true'\n"
+                                "          text: \"say \\\"hi\\\"\"\n"
+                                "          list: [1, two, \"3\"]\n"
+                                "          nested: {a: {b: []}}\n"
+                                "      - id: empty\n"
+                                "  - id: github\n" /* line 49 */
+                                "    verify:\n"
+                                "      headerName: X-Hub-Signature-256\n"
+                                "      secretFile: /run/secrets/lf\n"
+                                "      algorithm: sha1\n"
+                                "      headerEncoding: base64url\n"
+                                "  - id: stripe_2\n" /* line 55 */
+                                "    verify: none\n";
+
+static const char full_payload[] = "{\"triggerEvent\":\"BOOKING_CREATED\",\"count\":3,\"ratio\":-1.5e3,\"ok\":true,"
+                                   "\"bad\":false,\"nothing\":null,\"tilde\":null,\"quoted\":\"123\",\"single\":"
+                                   "\"true\",\"text\":\"say \\\"hi\\\"\",\"list\":[1,\"two\",\"3\"],"
+                                   "\"nested\":{\"a\":{\"b\":[]}}}";
+
+/* ---- helpers ---- */
+
+static hb_config_t *parse(const char *yaml, hb_buf_t *errors)
+{
+    hb_buf_init(errors);
+    return hb_config_parse("cfg.yaml", yaml, strlen(yaml), &fake_env, errors);
+}
+
+static size_t count_lines(const hb_buf_t *errors)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < errors->len; i++)
+        n += errors->base[i] == '\n';
+    return n;
+}
+
+/* 1 when every line is "cfg.yaml:LINE:COL: message". */
+static int lines_well_formed(const hb_buf_t *errors)
+{
+    const char *p = errors->base;
+    if (p == NULL || errors->len == 0 || p[errors->len - 1] != '\n')
+        return 0;
+    while (*p != '\0') {
+        unsigned line, col;
+        int n = 0;
+        if (sscanf(p, "cfg.yaml:%u:%u: %n", &line, &col, &n) != 2 || n == 0 || line == 0 || col == 0)
+            return 0;
+        p = strchr(p, '\n') + 1;
+    }
+    return 1;
+}
+
+/* Parses a copy of yaml that ends right before an unreadable page, to catch over-reads; returns the error output. */
+static char *parse_at_page_end(const char *yaml)
+{
+    size_t pagesize = (size_t)sysconf(_SC_PAGESIZE), len = strlen(yaml);
+    char *base = mmap(NULL, 2 * pagesize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED || mprotect(base + pagesize, pagesize, PROT_NONE) != 0 || len > pagesize) {
+        perror("mmap/mprotect");
+        exit(2);
+    }
+    char *text = memcpy(base + pagesize - len, yaml, len);
+    hb_buf_t errors;
+    hb_buf_init(&errors);
+    hb_config_free(hb_config_parse("cfg.yaml", text, len, &fake_env, &errors));
+    munmap(base, 2 * pagesize);
+    return hb_buf_release(&errors);
+}
+
+/* ---- tests ---- */
+
+static void test_full(void)
+{
+    hb_buf_t errors;
+    hb_config_t *cfg = parse(full_yaml, &errors);
+    if (!ok(cfg != NULL, "the full config loads")) {
+        is_str(errors.base, "", "no errors for the full config");
+        hb_buf_dispose(&errors);
+        return;
+    }
+    is_int(errors.len, 0, "no error output for the full config");
+    char *guarded = parse_at_page_end(full_yaml);
+    is_str(guarded, "", "the full config loads when its text ends at an unreadable page");
+    free(guarded);
+    is_str(cfg->path, "cfg.yaml", "path");
+    if (is_int(cfg->server.num_listen, 2, "two listen addresses")) {
+        is_str(cfg->server.listen[0].host, "0.0.0.0", "listen[0].host");
+        is_str(cfg->server.listen[0].port, "8080", "listen[0].port");
+        is_str(cfg->server.listen[1].host, "::1", "listen[1].host (brackets removed)");
+        is_str(cfg->server.listen[1].port, "9999", "listen[1].port (from ${HB_PORT})");
+    }
+    is_int(cfg->server.threads, 4, "server.threads");
+    is_int(cfg->server.max_body_size, 2 * 1024 * 1024, "server.maxBodySize 2MiB");
+    is_int(cfg->server.shutdown_timeout_ms, 20000, "server.shutdownTimeout 20s");
+    is_str(cfg->server.public_url, "https://hooks.example.com", "server.publicUrl");
+    ok(cfg->server.tls_cert_file == NULL && cfg->server.tls_key_file == NULL, "no TLS");
+    is_str(cfg->admin.listen.host, "127.0.0.1", "admin.listen host");
+    is_str(cfg->admin.listen.port, "9000", "admin.listen port");
+    is_str(cfg->kafka.brokers, "kafka1:9092,kafka2:9092", "kafka.brokers from ${HB_BROKERS}");
+    is_str(cfg->kafka.topic_template, "webhooks.{id}", "kafka.topic template");
+    is_int(cfg->kafka.delivery_timeout_ms, 5000, "kafka.deliveryTimeout 5s");
+    if (is_int(cfg->kafka.num_producer, 2, "two producer properties")) {
+        is_str(cfg->kafka.producer[0].key, "linger.ms", "producer[0].key");
+        is_str(cfg->kafka.producer[0].value, "5", "producer[0].value");
+        is_str(cfg->kafka.producer[1].key, "compression.type", "producer[1].key");
+        is_str(cfg->kafka.producer[1].value, "zstd", "producer[1].value");
+    }
+    if (!is_int(cfg->num_endpoints, 3, "three endpoints"))
+        goto Exit;
+
+    const hb_endpoint_config_t *cal = &cfg->endpoints[0];
+    is_str(cal->id, "cal.com", "endpoint 0 id");
+    is_str(cal->source, "cal", "endpoint 0 source");
+    is_str(cal->icon, "caldotcom", "endpoint 0 icon");
+    is_str(cal->title, "Cal.com bookings", "endpoint 0 title");
+    is_str(cal->event_id_header, "x-cal-delivery-id", "endpoint 0 eventIdHeader, lower-cased");
+    is_int(cal->max_body_size, 512 * 1024, "endpoint 0 maxBodySize 512KiB");
+    is_str(cal->topic, "webhooks.cal.com", "endpoint 0 topic rendered from the template");
+    is_int(cal->line, 20, "endpoint 0 line");
+    is_int(cal->verify.none, 0, "endpoint 0 verifies");
+    is_str(cal->verify.header_name, "X-Cal-Signature-256", "endpoint 0 headerName keeps its case");
+    is_mem(cal->verify.secret, cal->verify.secret_len, "s3cr3t", 6, "endpoint 0 secret from ${HB_SECRET}");
+    is_int(cal->verify.algorithm, HB_HMAC_SHA256, "endpoint 0 algorithm");
+    is_int(cal->verify.encoding, HB_ENC_HEX, "endpoint 0 encoding");
+    if (is_int(cal->num_examples, 2, "endpoint 0 has two examples")) {
+        is_str(cal->examples[0].id, "booking", "example 0 id");
+        is_str(cal->examples[0].name, "Booking created", "example 0 name");
+        is_str(cal->examples[0].payload_json, full_payload, "example 0 payload as compact JSON with typed scalars");
+        is_str(cal->examples[1].id, "empty", "example 1 id");
+        is_str(cal->examples[1].name, NULL, "example 1 has no name");
+        is_str(cal->examples[1].payload_json, "null", "example 1 without payload is null");
+    }
+
+    const hb_endpoint_config_t *gh = &cfg->endpoints[1];
+    is_str(gh->id, "github", "endpoint 1 id");
+    is_str(gh->source, "github", "endpoint 1 source defaults to the id");
+    is_str(gh->icon, NULL, "endpoint 1 has no icon");
+    is_str(gh->title, NULL, "endpoint 1 has no title");
+    is_str(gh->event_id_header, NULL, "endpoint 1 has no eventIdHeader");
+    is_int(gh->max_body_size, 2 * 1024 * 1024, "endpoint 1 maxBodySize defaults to server.maxBodySize");
+    is_str(gh->topic, "webhooks.github", "endpoint 1 topic");
+    is_int(gh->line, 49, "endpoint 1 line");
+    is_str(gh->verify.header_name, "X-Hub-Signature-256", "endpoint 1 headerName");
+    is_mem(gh->verify.secret, gh->verify.secret_len, "file-secret", 11, "endpoint 1 secret from secretFile");
+    is_int(gh->verify.algorithm, HB_HMAC_SHA1, "endpoint 1 algorithm");
+    is_int(gh->verify.encoding, HB_ENC_BASE64URL, "endpoint 1 encoding");
+    is_int(gh->num_examples, 0, "endpoint 1 has no examples");
+
+    const hb_endpoint_config_t *st = &cfg->endpoints[2];
+    is_str(st->id, "stripe_2", "endpoint 2 id");
+    is_int(st->verify.none, 1, "endpoint 2 verify: none");
+    is_str(st->topic, "webhooks.stripe_2", "endpoint 2 topic");
+    is_int(st->line, 55, "endpoint 2 line");
+
+    for (size_t i = 0; i < HB_ARRAY_SIZE(find_rows); i++) {
+        const hb_endpoint_config_t *want = find_rows[i].index < 0 ? NULL : &cfg->endpoints[find_rows[i].index];
+        ok(hb_config_find_endpoint(cfg, find_rows[i].id) == want, "find_endpoint(\"%s\") gives endpoint %d",
+           find_rows[i].id, find_rows[i].index);
+    }
+Exit:
+    hb_config_free(cfg);
+    hb_buf_dispose(&errors);
+}
+
+static void test_defaults(void)
+{
+    hb_buf_t errors;
+    hb_config_t *cfg = parse("endpoints:\n  - id: a\n    verify: none\n", &errors);
+    if (!ok(cfg != NULL, "a config with one endpoint loads")) {
+        is_str(errors.base, "", "no errors");
+        hb_buf_dispose(&errors);
+        return;
+    }
+    if (is_int(cfg->server.num_listen, 1, "default: one listen address")) {
+        is_str(cfg->server.listen[0].host, "0.0.0.0", "default listen host");
+        is_str(cfg->server.listen[0].port, "8080", "default listen port");
+    }
+    is_int(cfg->server.threads, 0, "default threads: auto");
+    is_int(cfg->server.max_body_size, 1024 * 1024, "default maxBodySize 1MiB");
+    is_int(cfg->server.shutdown_timeout_ms, 15000, "default shutdownTimeout 15s");
+    is_str(cfg->admin.listen.host, NULL, "admin.listen unset");
+    is_str(cfg->kafka.brokers, "embedded", "default brokers");
+    is_str(cfg->kafka.topic_template, "webhooks.{id}", "default topic template");
+    is_int(cfg->kafka.delivery_timeout_ms, 8000, "default deliveryTimeout 8s");
+    is_int(cfg->kafka.num_producer, 0, "no producer properties");
+    is_str(cfg->endpoints[0].topic, "webhooks.a", "topic from the default template");
+    is_str(cfg->endpoints[0].source, "a", "source defaults to the id");
+    is_int(cfg->endpoints[0].max_body_size, 1024 * 1024, "endpoint maxBodySize defaults to 1MiB");
+    hb_config_free(cfg);
+    hb_buf_dispose(&errors);
+
+    cfg = parse("server:\n  threads: auto\n  listen: \":8081\"\nkafka:\n  topic: events\n" EP, &errors);
+    if (ok(cfg != NULL, "threads: auto, a single listen string, a template without {id}")) {
+        is_int(cfg->server.threads, 0, "threads: auto is 0");
+        if (is_int(cfg->server.num_listen, 1, "listen as one string"))
+            is_str(cfg->server.listen[0].host, "", "\":8081\" listens on every address");
+        is_str(cfg->endpoints[0].topic, "events", "a template without {id} is the topic");
+    } else {
+        is_str(errors.base, "", "no errors");
+    }
+    hb_config_free(cfg);
+    hb_buf_dispose(&errors);
+}
+
+static void test_errors(void)
+{
+    for (size_t i = 0; i < HB_ARRAY_SIZE(error_rows); i++) {
+        hb_buf_t errors;
+        hb_config_t *cfg = parse(error_rows[i].yaml, &errors);
+        ok(cfg == NULL, "%s: the config is refused", error_rows[i].what);
+        const char *out = errors.base != NULL ? errors.base : "";
+        int all = 1;
+        for (size_t k = 0; k < HB_ARRAY_SIZE(error_rows[i].want) && error_rows[i].want[k] != NULL; k++)
+            all &= ok(strstr(out, error_rows[i].want[k]) != NULL, "%s: says %s", error_rows[i].what,
+                      error_rows[i].want[k]);
+        all &= is_int(count_lines(&errors), error_rows[i].nerrors, "%s: number of error lines", error_rows[i].what);
+        all &= ok(lines_well_formed(&errors), "%s: every line is cfg.yaml:LINE:COL: message", error_rows[i].what);
+        if (!all)
+            is_str(out, "", "%s: the whole error output", error_rows[i].what);
+        char *guarded = parse_at_page_end(error_rows[i].yaml);
+        is_str(guarded, out, "%s: the same errors when the text ends at an unreadable page", error_rows[i].what);
+        free(guarded);
+        hb_config_free(cfg);
+        hb_buf_dispose(&errors);
+    }
+}
+
+static void test_expand(void)
+{
+    for (size_t i = 0; i < HB_ARRAY_SIZE(expand_rows); i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof(yaml), "endpoints:\n  - id: a\n    verify: none\n    title: %s\n", expand_rows[i].yaml);
+        hb_buf_t errors;
+        hb_config_t *cfg = parse(yaml, &errors);
+        if (ok(cfg != NULL, "title: %s loads", expand_rows[i].yaml))
+            is_str(cfg->endpoints[0].title, expand_rows[i].title, "title: %s", expand_rows[i].yaml);
+        else
+            is_str(errors.base, "", "title: %s: no errors", expand_rows[i].yaml);
+        hb_config_free(cfg);
+        hb_buf_dispose(&errors);
+    }
+}
+
+static void test_secret_file(void)
+{
+    for (size_t i = 0; i < HB_ARRAY_SIZE(secret_file_rows); i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof(yaml), "endpoints:\n  - id: a\n    verify:\n      headerName: X\n      secretFile: %s\n",
+                 secret_file_rows[i].yaml);
+        hb_buf_t errors;
+        hb_config_t *cfg = parse(yaml, &errors);
+        if (ok(cfg != NULL, "secretFile: %s loads", secret_file_rows[i].yaml)) {
+            const hb_verify_config_t *v = &cfg->endpoints[0].verify;
+            is_mem(v->secret, v->secret_len, secret_file_rows[i].secret, secret_file_rows[i].len, "secretFile: %s",
+                   secret_file_rows[i].yaml);
+        } else {
+            is_str(errors.base, "", "secretFile: %s: no errors", secret_file_rows[i].yaml);
+        }
+        hb_config_free(cfg);
+        hb_buf_dispose(&errors);
+    }
+}
+
+int main(void)
+{
+    test_full();
+    test_defaults();
+    test_errors();
+    test_expand();
+    test_secret_file();
+    return done_testing();
+}
