@@ -109,7 +109,17 @@ static void hb_pack_headers(msgpack_packer *pk, const hb_request_t *req)
     hb_buf_dispose(&joined);
 }
 
-void hb_envelope_encode(const hb_envelope_fields_t *ev, msgpack_sbuffer *out)
+static void hb_pack_triggers(msgpack_sbuffer *out, const char *const *triggers, size_t n)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    hb_pack_cstr(&pk, "triggers");
+    msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++)
+        hb_pack_cstr(&pk, triggers[i]);
+}
+
+size_t hb_envelope_encode(const hb_envelope_fields_t *ev, msgpack_sbuffer *out)
 {
     const hb_request_t *req = ev->req;
     msgpack_packer pk;
@@ -117,7 +127,7 @@ void hb_envelope_encode(const hb_envelope_fields_t *ev, msgpack_sbuffer *out)
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path_len;
     const hb_header_t *ct = hb_request_header(req, "content-type", 12);
 
-    msgpack_pack_map(&pk, 14);
+    msgpack_pack_map(&pk, 15 + (ev->json != NULL));
     hb_pack_cstr(&pk, "v");
     msgpack_pack_int(&pk, HB_ENVELOPE_VERSION);
     hb_pack_cstr(&pk, "id");
@@ -150,6 +160,20 @@ void hb_envelope_encode(const hb_envelope_fields_t *ev, msgpack_sbuffer *out)
     msgpack_pack_bin_body(&pk, req->body, req->body_len);
     hb_pack_cstr(&pk, "verified");
     hb_pack_cstr(&pk, ev->verified);
+    if (ev->json != NULL) {
+        hb_pack_cstr(&pk, "json");
+        msgpack_sbuffer_write(out, ev->json, ev->json_len); /* already one msgpack value */
+    }
+    size_t prefix = out->size;
+    hb_pack_triggers(out, ev->triggers, ev->num_triggers);
+    return prefix;
+}
+
+void hb_envelope_retarget(const char *env, size_t prefix_len, const char *const *triggers, size_t num_triggers,
+                          msgpack_sbuffer *out)
+{
+    msgpack_sbuffer_write(out, env, prefix_len);
+    hb_pack_triggers(out, triggers, num_triggers);
 }
 
 static int hb_key_is(const msgpack_object *k, const char *name)

@@ -17,10 +17,21 @@ typedef struct hb_envelope_fields {
     const char *source;
     const char *verified;
     const hb_request_t *req;
+    const char *json; /* the parsed body as one msgpack value, or NULL when it did not parse */
+    size_t json_len;
+    const char *const *triggers; /* names of the triggers that route the event to this topic */
+    size_t num_triggers;
 } hb_envelope_fields_t;
 
-/** Appends the envelope to out (a msgpack_sbuffer the caller owns; its data is malloc'd). */
-void hb_envelope_encode(const hb_envelope_fields_t *ev, msgpack_sbuffer *out);
+/**
+ * Appends the envelope to out (a msgpack_sbuffer the caller owns; its data is malloc'd). `triggers` is the last
+ * field: the returned offset is where it starts, so that hb_envelope_retarget() can make the envelope of another
+ * topic without encoding the rest again.
+ */
+size_t hb_envelope_encode(const hb_envelope_fields_t *ev, msgpack_sbuffer *out);
+/** Appends to out the first prefix_len bytes of env (from hb_envelope_encode) followed by other triggers. */
+void hb_envelope_retarget(const char *env, size_t prefix_len, const char *const *triggers, size_t num_triggers,
+                          msgpack_sbuffer *out);
 
 /** A decoded envelope; strings are not NUL-terminated and point into the unpacked object. */
 typedef struct hb_envelope_view {

@@ -374,7 +374,11 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
 
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
-    hb_envelope_fields_t fields = {t->event_id, ep->cfg->id, ep->cfg->source, hb_verifier_scheme(ep->verifier), &hreq};
+    hb_envelope_fields_t fields = {.id = t->event_id,
+                                   .endpoint = ep->cfg->id,
+                                   .source = ep->cfg->source,
+                                   .verified = hb_verifier_scheme(ep->verifier),
+                                   .req = &hreq};
     hb_envelope_encode(&fields, &sbuf);
     hb_record_t rec = {.topic = ep->topic,
                        .key = t->event_id,

@@ -39,7 +39,7 @@ static const char main_json[] =
     "y\",\"c\":\"A%zz\",\"d\":\"\"},"
     "\"headers\":{\"content-type\":\"application/octet-stream\",\"x-dup\":\"v1, v2\",\"user-agent\":\"Stripe/1.0\"},"
     "\"remoteAddr\":\"203.0.113.7\",\"contentType\":\"application/octet-stream\",\"bodyBase64\":\"//4AgEE=\","
-    "\"verified\":\"hmac-sha256\"}";
+    "\"verified\":\"hmac-sha256\",\"triggers\":[]}";
 
 /* The exact key set of a v1 envelope, and the msgpack type of each value. */
 static const struct {
@@ -60,6 +60,7 @@ static const struct {
     {"contentType", MSGPACK_OBJECT_STR},
     {"body", MSGPACK_OBJECT_BIN},
     {"verified", MSGPACK_OBJECT_STR},
+    {"triggers", MSGPACK_OBJECT_ARRAY},
 };
 
 /* ---- query strings: the query map, keys in order of first appearance, last value winning ---- */
@@ -278,7 +279,7 @@ static void test_decode(void)
     ok(r == MSGPACK_UNPACK_SUCCESS && off == sb.size, "one msgpack value, all bytes used");
     const msgpack_object *root = &up.data;
     if (ok(r == MSGPACK_UNPACK_SUCCESS && root->type == MSGPACK_OBJECT_MAP, "the root is a map") &&
-        is_int(root->via.map.size, HB_ARRAY_SIZE(envelope_keys), "the map has exactly 14 keys")) {
+        is_int(root->via.map.size, HB_ARRAY_SIZE(envelope_keys), "the map has exactly the v1 keys")) {
         for (size_t k = 0; k < HB_ARRAY_SIZE(envelope_keys); k++) {
             size_t found = 0;
             const msgpack_object *val = NULL;
@@ -419,8 +420,60 @@ static void test_uuid7(void)
     }
 }
 
+/* the `json` field carries the parsed body as it is; `triggers` is last, so another topic's envelope reuses the rest */
+static void test_json_and_triggers(void)
+{
+    hb_request_t req = make_request("/w", NULL, 0, "{\"a\":1}", 7);
+    msgpack_sbuffer parsed, sb, other;
+    msgpack_sbuffer_init(&parsed);
+    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_init(&other);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &parsed, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str(&pk, 1);
+    msgpack_pack_str_body(&pk, "a", 1);
+    msgpack_pack_int(&pk, 1);
+    static const char *const both[] = {"t1", "t2"}, *const third[] = {"t3"};
+    hb_envelope_fields_t ev = {.id = "id-1",
+                               .endpoint = "e",
+                               .source = "s",
+                               .verified = "none",
+                               .req = &req,
+                               .json = parsed.data,
+                               .json_len = parsed.size,
+                               .triggers = both,
+                               .num_triggers = 2};
+    size_t prefix = hb_envelope_encode(&ev, &sb);
+    ok(prefix > 0 && prefix < sb.size, "the triggers field starts at %zu of %zu", prefix, sb.size);
+    hb_envelope_retarget(sb.data, prefix, third, 1, &other);
+
+    char err[256];
+    hb_buf_t json;
+    hb_buf_init(&json);
+    is_int(hb_envelope_to_json(sb.data, sb.size, &json, err, sizeof(err)), 0, "decodes (%s)", err);
+    ok(strstr(json.base, ",\"json\":{\"a\":1},\"triggers\":[\"t1\",\"t2\"]}") != NULL, "json and triggers: %s",
+       json.base);
+    json.len = 0;
+    is_int(hb_envelope_to_json(other.data, other.size, &json, err, sizeof(err)), 0, "the retargeted one decodes (%s)",
+           err);
+    ok(strstr(json.base, ",\"json\":{\"a\":1},\"triggers\":[\"t3\"]}") != NULL, "retargeted: %s", json.base);
+    is_mem(other.data, prefix, sb.data, prefix, "everything before triggers is byte-identical");
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    msgpack_unpack_next(&up, other.data, other.size, &off);
+    is_int(up.data.via.map.size, HB_ARRAY_SIZE(envelope_keys) + 1, "with json: one key more");
+    msgpack_unpacked_destroy(&up);
+    hb_buf_dispose(&json);
+    msgpack_sbuffer_destroy(&parsed);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&other);
+}
+
 int main(void)
 {
+    test_json_and_triggers();
     test_decode();
     test_query();
     test_headers();

@@ -1,0 +1,257 @@
+#include "respond.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "filter.h"
+#include "json.h"
+
+typedef enum hb_part_kind { HB_P_TEXT, HB_P_QUERY, HB_P_HEADER, HB_P_BODY, HB_P_EMPTY } hb_part_kind_t;
+
+typedef struct hb_part {
+    hb_part_kind_t kind;
+    int json;   /* {{json ...}} */
+    char *text; /* HB_P_TEXT: the text; QUERY/HEADER: the name; BODY: the path after "body." ("" = the body) */
+    size_t len;
+} hb_part_t;
+
+struct hb_template {
+    hb_part_t *parts;
+    size_t nparts;
+    int needs_body;
+};
+
+void hb_template_free(hb_template_t *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->nparts; i++)
+        free(t->parts[i].text);
+    free(t->parts);
+    free(t);
+}
+
+static hb_part_t *hb_add_part(hb_template_t *t, hb_part_kind_t kind, const char *s, size_t len)
+{
+    t->parts = hb_xrealloc(t->parts, (t->nparts + 1) * sizeof(hb_part_t));
+    hb_part_t *p = &t->parts[t->nparts++];
+    p->kind = kind;
+    p->json = 0;
+    p->text = hb_xstrndup(s, len);
+    p->len = len;
+    return p;
+}
+
+static int hb_has_prefix(const char *s, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len >= n && memcmp(s, prefix, n) == 0;
+}
+
+hb_template_t *hb_template_compile(const char *text, char *err, size_t errlen)
+{
+    hb_template_t *t = hb_xcalloc(1, sizeof(*t));
+    const char *p = text;
+    while (*p != '\0') {
+        const char *open = strstr(p, "{{");
+        if (open == NULL) {
+            hb_add_part(t, HB_P_TEXT, p, strlen(p));
+            break;
+        }
+        if (open > p)
+            hb_add_part(t, HB_P_TEXT, p, (size_t)(open - p));
+        const char *close = strstr(open + 2, "}}");
+        if (close == NULL) {
+            snprintf(err, errlen, "unclosed \"{{\" at offset %zu", (size_t)(open - text));
+            hb_template_free(t);
+            return NULL;
+        }
+        const char *v = open + 2, *end = close;
+        while (v < end && *v == ' ')
+            v++;
+        while (end > v && end[-1] == ' ')
+            end--;
+        int json = 0;
+        if (hb_has_prefix(v, (size_t)(end - v), "json ")) {
+            json = 1;
+            v += 5;
+            while (v < end && *v == ' ')
+                v++;
+        }
+        size_t len = (size_t)(end - v);
+        hb_part_t *part;
+        if (hb_has_prefix(v, len, "query."))
+            part = hb_add_part(t, HB_P_QUERY, v + 6, len - 6);
+        else if (hb_has_prefix(v, len, "header."))
+            part = hb_add_part(t, HB_P_HEADER, v + 7, len - 7);
+        else if (hb_has_prefix(v, len, "headers."))
+            part = hb_add_part(t, HB_P_HEADER, v + 8, len - 8);
+        else if (hb_has_prefix(v, len, "body.") || (len == 4 && memcmp(v, "body", 4) == 0))
+            part = hb_add_part(t, HB_P_BODY, v + (len > 4 ? 5 : 4), len > 4 ? len - 5 : 0);
+        else
+            part = hb_add_part(t, HB_P_EMPTY, v, len); /* unknown variables render empty */
+        part->json = json;
+        if (part->kind == HB_P_BODY)
+            t->needs_body = 1;
+        p = close + 2;
+    }
+    return t;
+}
+
+int hb_template_needs_body(const hb_template_t *t)
+{
+    return t->needs_body;
+}
+
+/* JavaScript's Number.prototype.toString for the common cases: integers without ".0", others shortest. */
+static void hb_js_number(double d, hb_buf_t *out)
+{
+    if (isnan(d)) {
+        hb_buf_puts(out, "NaN");
+    } else if (isinf(d)) {
+        hb_buf_puts(out, d > 0 ? "Infinity" : "-Infinity");
+    } else if (d == floor(d) && fabs(d) < 1e21) {
+        hb_buf_printf(out, "%.0f", d);
+    } else {
+        char tmp[32];
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+            if (strtod(tmp, NULL) == d)
+                break;
+        }
+        hb_buf_puts(out, tmp);
+    }
+}
+
+void hb_msgpack_to_json(const msgpack_object *o, hb_buf_t *out)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+        hb_buf_puts(out, "null");
+        break;
+    case MSGPACK_OBJECT_BOOLEAN:
+        hb_buf_puts(out, o->via.boolean ? "true" : "false");
+        break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        hb_buf_printf(out, "%llu", (unsigned long long)o->via.u64);
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        hb_buf_printf(out, "%lld", (long long)o->via.i64);
+        break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        if (isfinite(o->via.f64))
+            hb_js_number(o->via.f64, out);
+        else
+            hb_buf_puts(out, "null"); /* as JSON.stringify */
+        break;
+    case MSGPACK_OBJECT_STR:
+        hb_json_str(out, o->via.str.ptr, o->via.str.size);
+        break;
+    case MSGPACK_OBJECT_BIN:
+        hb_json_str(out, o->via.bin.ptr, o->via.bin.size);
+        break;
+    case MSGPACK_OBJECT_ARRAY:
+        hb_buf_putc(out, '[');
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            if (i)
+                hb_buf_putc(out, ',');
+            hb_msgpack_to_json(&o->via.array.ptr[i], out);
+        }
+        hb_buf_putc(out, ']');
+        break;
+    case MSGPACK_OBJECT_MAP:
+        hb_buf_putc(out, '{');
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            if (i)
+                hb_buf_putc(out, ',');
+            const msgpack_object *k = &o->via.map.ptr[i].key;
+            if (k->type == MSGPACK_OBJECT_STR)
+                hb_json_str(out, k->via.str.ptr, k->via.str.size);
+            else
+                hb_buf_puts(out, "\"\"");
+            hb_buf_putc(out, ':');
+            hb_msgpack_to_json(&o->via.map.ptr[i].val, out);
+        }
+        hb_buf_putc(out, '}');
+        break;
+    default:
+        hb_buf_puts(out, "null");
+    }
+}
+
+/* Follows a dotted path ("a.b.0") through maps (last duplicate key wins) and arrays. NULL when absent. */
+static const msgpack_object *hb_body_path(const msgpack_object *o, const char *path, size_t len)
+{
+    size_t i = 0;
+    while (o != NULL && i < len) {
+        size_t j = i;
+        while (j < len && path[j] != '.')
+            j++;
+        const msgpack_object *next = NULL;
+        if (o->type == MSGPACK_OBJECT_MAP) {
+            for (uint32_t k = 0; k < o->via.map.size; k++) {
+                const msgpack_object *key = &o->via.map.ptr[k].key;
+                if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == j - i &&
+                    memcmp(key->via.str.ptr, path + i, j - i) == 0)
+                    next = &o->via.map.ptr[k].val;
+            }
+        } else if (o->type == MSGPACK_OBJECT_ARRAY && j > i) {
+            size_t idx = 0, k;
+            for (k = i; k < j && path[k] >= '0' && path[k] <= '9' && idx < UINT32_MAX; k++)
+                idx = idx * 10 + (size_t)(path[k] - '0');
+            if (k == j && idx < o->via.array.size)
+                next = &o->via.array.ptr[idx];
+        }
+        o = next;
+        i = j + 1;
+    }
+    return o;
+}
+
+void hb_template_render(const hb_template_t *t, const hb_request_t *req, const msgpack_object *body, hb_buf_t *out)
+{
+    hb_buf_t value;
+    hb_buf_init(&value);
+    for (size_t i = 0; i < t->nparts; i++) {
+        const hb_part_t *p = &t->parts[i];
+        int found = 0;
+        value.len = 0;
+        switch (p->kind) {
+        case HB_P_TEXT:
+            hb_buf_append(out, p->text, p->len);
+            continue;
+        case HB_P_EMPTY:
+            continue;
+        case HB_P_QUERY:
+            found = hb_query_get(req, p->text, p->len, &value);
+            break;
+        case HB_P_HEADER:
+            found = hb_header_get(req, p->text, p->len, &value);
+            break;
+        case HB_P_BODY: {
+            const msgpack_object *v = body != NULL ? hb_body_path(body, p->text, p->len) : NULL;
+            if (v == NULL)
+                break;
+            if (p->json) {
+                hb_msgpack_to_json(v, out);
+            } else if (v->type == MSGPACK_OBJECT_STR) {
+                hb_buf_append(out, v->via.str.ptr, v->via.str.size);
+            } else if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64) {
+                hb_js_number(v->via.f64, out);
+            } else {
+                hb_msgpack_to_json(v, out);
+            }
+            continue;
+        }
+        }
+        if (!found)
+            continue;
+        if (p->json)
+            hb_json_str(out, value.base, value.len);
+        else
+            hb_buf_append(out, value.base, value.len);
+    }
+    hb_buf_dispose(&value);
+}
