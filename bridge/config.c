@@ -8,7 +8,9 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "filter.h"
 #include "json.h"
+#include "respond.h"
 
 #define HB_DEFAULT_MAX_BODY ((size_t)1024 * 1024)
 #define HB_DEFAULT_DELIVERY_TIMEOUT_MS 8000
@@ -171,6 +173,24 @@ static char *hb_get_str(hb_loader_t *l, const yaml_node_t *node, const char *wha
     return hb_expand(l, node, hb_scalar_raw(node));
 }
 
+static int hb_get_bool(hb_loader_t *l, const yaml_node_t *node, const char *what, int *out)
+{
+    char *s = hb_get_str(l, node, what);
+    if (s == NULL)
+        return -1;
+    int ret = 0;
+    if (strcmp(s, "true") == 0) {
+        *out = 1;
+    } else if (strcmp(s, "false") == 0) {
+        *out = 0;
+    } else {
+        hb_errorf(l, node, "%s must be true or false, not \"%s\"", what, s);
+        ret = -1;
+    }
+    free(s);
+    return ret;
+}
+
 static int hb_get_size(hb_loader_t *l, const yaml_node_t *node, const char *what, size_t *out)
 {
     char *s = hb_get_str(l, node, what);
@@ -280,59 +300,93 @@ static int hb_plain_is_number(const char *s)
     return *p == '\0';
 }
 
-static void hb_yaml_to_json(hb_loader_t *l, yaml_node_t *node, hb_buf_t *out, int depth)
+/* Packs a YAML node as msgpack with YAML's core typing of plain scalars (null, booleans, numbers). */
+static void hb_yaml_to_msgpack(hb_loader_t *l, yaml_node_t *node, msgpack_packer *pk, int depth)
 {
     if (depth > 64) {
         hb_errorf(l, node, "nested too deeply");
-        hb_buf_puts(out, "null");
+        msgpack_pack_nil(pk);
         return;
     }
     switch (node->type) {
-    case YAML_MAPPING_NODE: {
-        hb_buf_putc(out, '{');
+    case YAML_MAPPING_NODE:
+        msgpack_pack_map(pk, (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start));
         for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
             yaml_node_t *k = hb_node(l, p->key);
-            if (p != node->data.mapping.pairs.start)
-                hb_buf_putc(out, ',');
-            if (k->type != YAML_SCALAR_NODE) {
+            const char *key = "";
+            if (k->type != YAML_SCALAR_NODE)
                 hb_errorf(l, k, "keys must be strings");
-                hb_buf_puts(out, "\"\"");
-            } else {
-                hb_json_cstr(out, hb_scalar_raw(k));
-            }
-            hb_buf_putc(out, ':');
-            hb_yaml_to_json(l, hb_node(l, p->value), out, depth + 1);
+            else
+                key = hb_scalar_raw(k);
+            msgpack_pack_str(pk, strlen(key));
+            msgpack_pack_str_body(pk, key, strlen(key));
+            hb_yaml_to_msgpack(l, hb_node(l, p->value), pk, depth + 1);
         }
-        hb_buf_putc(out, '}');
         break;
-    }
     case YAML_SEQUENCE_NODE:
-        hb_buf_putc(out, '[');
-        for (yaml_node_item_t *i = node->data.sequence.items.start; i < node->data.sequence.items.top; i++) {
-            if (i != node->data.sequence.items.start)
-                hb_buf_putc(out, ',');
-            hb_yaml_to_json(l, hb_node(l, *i), out, depth + 1);
-        }
-        hb_buf_putc(out, ']');
+        msgpack_pack_array(pk, (size_t)(node->data.sequence.items.top - node->data.sequence.items.start));
+        for (yaml_node_item_t *i = node->data.sequence.items.start; i < node->data.sequence.items.top; i++)
+            hb_yaml_to_msgpack(l, hb_node(l, *i), pk, depth + 1);
         break;
     default: {
         char *s = hb_expand(l, node, hb_scalar_raw(node));
+        char *end = NULL;
         if (s == NULL) {
-            hb_buf_puts(out, "null");
+            msgpack_pack_nil(pk);
             break;
         }
-        if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
-            hb_json_cstr(out, s);
-        } else if (hb_is_null(node)) {
-            hb_buf_puts(out, "null");
-        } else if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0 || hb_plain_is_number(s)) {
-            hb_buf_puts(out, s);
+        int plain = node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        if (plain && hb_is_null(node)) {
+            msgpack_pack_nil(pk);
+        } else if (plain && strcmp(s, "true") == 0) {
+            msgpack_pack_true(pk);
+        } else if (plain && strcmp(s, "false") == 0) {
+            msgpack_pack_false(pk);
+        } else if (plain && hb_plain_is_number(s)) {
+            errno = 0;
+            long long n = strtoll(s, &end, 10);
+            if (*end == '\0' && errno == 0)
+                msgpack_pack_int64(pk, n);
+            else
+                msgpack_pack_double(pk, strtod(s, NULL));
         } else {
-            hb_json_cstr(out, s);
+            msgpack_pack_str(pk, strlen(s));
+            msgpack_pack_str_body(pk, s, strlen(s));
         }
         free(s);
     }
     }
+}
+
+/*
+ * Converts a YAML node to msgpack into sb and unpacks it into up, whose strings point into sb: the caller
+ * destroys both, up first.
+ */
+static const msgpack_object *hb_yaml_object(hb_loader_t *l, yaml_node_t *node, msgpack_sbuffer *sb,
+                                            msgpack_unpacked *up)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    hb_yaml_to_msgpack(l, node, &pk, 0);
+    size_t off = 0;
+    msgpack_unpack_next(up, sb->data, sb->size, &off);
+    return &up->data;
+}
+
+/* Compiles a request filter written in YAML; NULL after reporting at the filter's place. */
+static hb_reqfilter_t *hb_get_reqfilter(hb_loader_t *l, yaml_node_t *node, const char *what)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    char err[512];
+    hb_reqfilter_t *f = hb_reqfilter_compile(hb_yaml_object(l, node, &sb, &up), err, sizeof(err));
+    if (f == NULL)
+        hb_errorf(l, node, "%s: %s", what, err);
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+    return f;
 }
 
 /* ---- server, admin, kafka ---- */
@@ -604,9 +658,15 @@ static int hb_example_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_
     } else if (strcmp(key, "name") == 0) {
         hb_set_str(l, v, "examples[].name", &ex->name);
     } else if (strcmp(key, "payload") == 0) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
         hb_buf_t json;
         hb_buf_init(&json);
-        hb_yaml_to_json(l, v, &json, 0);
+        hb_msgpack_to_json(hb_yaml_object(l, v, &sb, &up), &json);
+        msgpack_unpacked_destroy(&up);
+        msgpack_sbuffer_destroy(&sb);
         free(ex->payload_json);
         ex->payload_json = hb_buf_release(&json);
     } else if (strcmp(key, "icon") != 0) {
@@ -637,6 +697,154 @@ static void hb_parse_examples(hb_loader_t *l, yaml_node_t *node, hb_endpoint_con
     }
 }
 
+typedef struct hb_respond_ctx {
+    hb_respond_config_t *r;
+    yaml_node_t *filter;
+} hb_respond_ctx_t;
+
+static int hb_response_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_respond_config_t *r = target;
+    if (strcmp(key, "status") == 0) {
+        char *s = hb_get_str(l, v, "respondWith.response.status"), *end = NULL;
+        long n = s != NULL ? strtol(s, &end, 10) : 0;
+        if (s != NULL && (*s == '\0' || *end != '\0' || n < 200 || n > 599))
+            hb_errorf(l, v, "respondWith.response.status must be an HTTP status from 200 to 599, not \"%s\"", s);
+        else if (s != NULL)
+            r->status = (int)n;
+        free(s);
+    } else if (strcmp(key, "headers") == 0) {
+        if (v->type != YAML_MAPPING_NODE) {
+            hb_errorf(l, v, "respondWith.response.headers must be a mapping, not %s", hb_node_kind(v));
+            return -1;
+        }
+        size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+        r->headers = hb_xcalloc(n, sizeof(hb_kv_t));
+        for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+            char *name = hb_get_str(l, hb_node(l, p->key), "a response header name");
+            char *value = hb_get_str(l, hb_node(l, p->value), "a response header value");
+            if (name != NULL && value != NULL) {
+                r->headers[r->num_headers].key = name;
+                r->headers[r->num_headers++].value = value;
+            } else {
+                free(name);
+                free(value);
+            }
+        }
+    } else if (strcmp(key, "body") == 0) {
+        char *s = hb_get_str(l, v, "respondWith.response.body"), err[256];
+        if (s == NULL)
+            return -1;
+        hb_template_t *t = hb_template_compile(s, err, sizeof(err));
+        if (t == NULL) {
+            hb_errorf(l, v, "respondWith.response.body: %s", err);
+        } else {
+            hb_template_free(r->body);
+            r->body = t;
+        }
+        free(s);
+    } else {
+        hb_unknown_key(l, k, key, "respondWith.response (expected status, headers, body)");
+    }
+    return 0;
+}
+
+static int hb_respond_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_respond_ctx_t *rc = target;
+    if (strcmp(key, "filter") == 0) {
+        rc->filter = v;
+        hb_reqfilter_free(rc->r->filter);
+        rc->r->filter = hb_get_reqfilter(l, v, "respondWith.filter");
+    } else if (strcmp(key, "skipTriggeringRuns") == 0) {
+        hb_get_bool(l, v, "respondWith.skipTriggeringRuns", &rc->r->skip_triggering_runs);
+    } else if (strcmp(key, "response") == 0) {
+        hb_each_key(l, v, "respondWith.response", hb_response_key, rc->r);
+    } else {
+        hb_unknown_key(l, k, key, "respondWith (expected filter, skipTriggeringRuns, response)");
+    }
+    return 0;
+}
+
+static void hb_respond_free(hb_respond_config_t *r)
+{
+    if (r == NULL)
+        return;
+    hb_reqfilter_free(r->filter);
+    for (size_t i = 0; i < r->num_headers; i++) {
+        free(r->headers[i].key);
+        free(r->headers[i].value);
+    }
+    free(r->headers);
+    hb_template_free(r->body);
+    free(r);
+}
+
+static void hb_parse_respond(hb_loader_t *l, yaml_node_t *node, hb_endpoint_config_t *ep)
+{
+    hb_respond_free(ep->respond_with);
+    ep->respond_with = hb_xcalloc(1, sizeof(hb_respond_config_t));
+    ep->respond_with->status = 200;
+    hb_respond_ctx_t rc = {ep->respond_with, NULL};
+    if (hb_each_key(l, node, "respondWith", hb_respond_key, &rc) != 0)
+        return;
+    if (rc.filter == NULL)
+        hb_errorf(l, node, "respondWith needs a filter: without one it would answer every request");
+    if (ep->respond_with->body == NULL) {
+        char err[64];
+        ep->respond_with->body = hb_template_compile("", err, sizeof(err));
+    }
+}
+
+typedef struct hb_trigger_ctx {
+    hb_trigger_config_t *t;
+    yaml_node_t *topic;
+} hb_trigger_ctx_t;
+
+static int hb_trigger_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_trigger_ctx_t *tc = target;
+    if (strcmp(key, "name") == 0) {
+        hb_set_str(l, v, "triggers[].name", &tc->t->name);
+    } else if (strcmp(key, "filter") == 0) {
+        hb_reqfilter_free(tc->t->filter);
+        tc->t->filter = hb_get_reqfilter(l, v, "triggers[].filter");
+    } else if (strcmp(key, "topic") == 0) {
+        hb_set_str(l, v, "triggers[].topic", &tc->t->topic);
+        tc->topic = v;
+    } else {
+        hb_unknown_key(l, k, key, "a trigger (expected name, filter, topic)");
+    }
+    return 0;
+}
+
+static void hb_parse_triggers(hb_loader_t *l, yaml_node_t *node, hb_endpoint_config_t *ep)
+{
+    if (node->type != YAML_SEQUENCE_NODE) {
+        hb_errorf(l, node, "triggers must be a list, not %s", hb_node_kind(node));
+        return;
+    }
+    size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    ep->triggers = hb_xcalloc(n, sizeof(hb_trigger_config_t));
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *item = hb_node(l, node->data.sequence.items.start[i]);
+        hb_trigger_config_t *t = &ep->triggers[ep->num_triggers++];
+        hb_trigger_ctx_t tc = {t, NULL};
+        if (hb_each_key(l, item, "a trigger", hb_trigger_key, &tc) != 0)
+            continue;
+        if (t->name == NULL || *t->name == '\0') {
+            hb_errorf(l, item, "a trigger needs a name (it is written in the event's `triggers`)");
+            continue;
+        }
+        for (size_t j = 0; j + 1 < ep->num_triggers; j++)
+            if (ep->triggers[j].name != NULL && strcmp(ep->triggers[j].name, t->name) == 0)
+                hb_errorf(l, item, "duplicate trigger name \"%s\"", t->name);
+        if (t->topic != NULL && !hb_topic_name_valid(t->topic))
+            hb_errorf(l, tc.topic,
+                      "trigger topic \"%s\" is not a valid Kafka topic name (1 to 249 of A-Z a-z 0-9 . _ -)", t->topic);
+    }
+}
+
 static int hb_endpoint_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
 {
     hb_endpoint_ctx_t *ec = target;
@@ -662,9 +870,15 @@ static int hb_endpoint_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml
         hb_parse_verify(l, v, &ep->verify);
     } else if (strcmp(key, "examples") == 0) {
         hb_parse_examples(l, v, ep);
+    } else if (strcmp(key, "respondWith") == 0) {
+        hb_parse_respond(l, v, ep);
+    } else if (strcmp(key, "triggers") == 0) {
+        hb_parse_triggers(l, v, ep);
     } else {
-        hb_unknown_key(l, k, key,
-                       "an endpoint (expected id, source, icon, title, verify, eventIdHeader, maxBodySize, examples)");
+        hb_unknown_key(
+            l, k, key,
+            "an endpoint (expected id, source, icon, title, verify, respondWith, triggers, eventIdHeader, maxBodySize, "
+            "examples)");
     }
     return 0;
 }
@@ -834,6 +1048,9 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
         if (ep->id == NULL || !hb_endpoint_id_valid(ep->id))
             continue; /* already reported */
         ep->topic = hb_render_topic(cfg->kafka.topic_template, ep->id);
+        for (size_t t = 0; t < ep->num_triggers; t++)
+            if (ep->triggers[t].topic == NULL)
+                ep->triggers[t].topic = hb_xstrdup(ep->topic);
         if (!hb_topic_name_valid(ep->topic))
             hb_errorf(&l, tc.topic_node,
                       "kafka.topic gives \"%s\" for endpoint \"%s\", which is not a valid Kafka "
@@ -900,6 +1117,13 @@ void hb_config_free(hb_config_t *cfg)
             free(ep->examples[j].payload_json);
         }
         free(ep->examples);
+        hb_respond_free(ep->respond_with);
+        for (size_t j = 0; j < ep->num_triggers; j++) {
+            free(ep->triggers[j].name);
+            hb_reqfilter_free(ep->triggers[j].filter);
+            free(ep->triggers[j].topic);
+        }
+        free(ep->triggers);
     }
     free(cfg->endpoints);
     free(cfg);

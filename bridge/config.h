@@ -10,6 +10,11 @@
 typedef enum hb_hmac_alg { HB_HMAC_SHA1, HB_HMAC_SHA256, HB_HMAC_SHA512 } hb_hmac_alg_t;
 typedef enum hb_sig_encoding { HB_ENC_HEX, HB_ENC_BASE64, HB_ENC_BASE64URL } hb_sig_encoding_t;
 
+typedef struct hb_kv {
+    char *key;
+    char *value;
+} hb_kv_t;
+
 /** `verify:` of one endpoint: the equivalent of Trigger.dev's verifyRequestSignature(). */
 typedef struct hb_verify_config {
     int none;          /* `verify: none`: every request is accepted (a warning is logged at start) */
@@ -27,6 +32,26 @@ typedef struct hb_example {
     char *payload_json; /* the payload as compact JSON text */
 } hb_example_t;
 
+struct hb_reqfilter;
+struct hb_template;
+
+/** `respondWith:` of an endpoint: an immediate response for handshakes (Trigger.dev's respondWith). */
+typedef struct hb_respond_config {
+    struct hb_reqfilter *filter; /* compiled; never NULL */
+    int skip_triggering_runs;    /* answer and stop: nothing verified or published */
+    int status;                  /* default 200 */
+    hb_kv_t *headers;
+    size_t num_headers;
+    struct hb_template *body; /* compiled template; never NULL (empty text by default) */
+} hb_respond_config_t;
+
+/** One of `triggers:`, Trigger.dev's onRequest({ filter }). */
+typedef struct hb_trigger_config {
+    char *name;
+    struct hb_reqfilter *filter; /* NULL: every verified request */
+    char *topic;                 /* the topic it routes to: its own `topic`, else the endpoint's */
+} hb_trigger_config_t;
+
 typedef struct hb_endpoint_config {
     char *id;
     char *source;
@@ -38,6 +63,9 @@ typedef struct hb_endpoint_config {
     hb_verify_config_t verify;
     hb_example_t *examples;
     size_t num_examples;
+    hb_respond_config_t *respond_with; /* NULL when unset */
+    hb_trigger_config_t *triggers;
+    size_t num_triggers;
     unsigned line; /* 1-based line of the endpoint in the file, for messages */
 } hb_endpoint_config_t;
 
@@ -45,11 +73,6 @@ typedef struct hb_listen {
     char *host; /* numeric address or name; "" means every address */
     char *port;
 } hb_listen_t;
-
-typedef struct hb_kv {
-    char *key;
-    char *value;
-} hb_kv_t;
 
 typedef struct hb_config {
     char *path;

@@ -233,76 +233,27 @@ int hb_envelope_decode(msgpack_unpacked *up, const char *data, size_t len, hb_en
     return 0;
 }
 
-static void hb_object_to_json(const msgpack_object *o, hb_buf_t *out, int depth)
+/* The top-level map as JSON; `body` becomes text where it is UTF-8, else `bodyBase64`. */
+static void hb_envelope_map_to_json(const msgpack_object *root, hb_buf_t *out)
 {
-    if (depth > 100) {
-        hb_buf_puts(out, "null");
-        return;
-    }
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL:
-        hb_buf_puts(out, "null");
-        break;
-    case MSGPACK_OBJECT_BOOLEAN:
-        hb_buf_puts(out, o->via.boolean ? "true" : "false");
-        break;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        hb_buf_printf(out, "%llu", (unsigned long long)o->via.u64);
-        break;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        hb_buf_printf(out, "%lld", (long long)o->via.i64);
-        break;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        hb_buf_printf(out, "%.17g", o->via.f64);
-        break;
-    case MSGPACK_OBJECT_STR:
-        hb_json_str(out, o->via.str.ptr, o->via.str.size);
-        break;
-    case MSGPACK_OBJECT_BIN: {
-        char *b64 = hb_xmalloc(hb_base64_encoded_len(o->via.bin.size) + 1);
-        size_t n = hb_base64_encode(b64, (const uint8_t *)o->via.bin.ptr, o->via.bin.size, 0);
-        hb_json_str(out, b64, n);
-        free(b64);
-        break;
-    }
-    case MSGPACK_OBJECT_ARRAY:
-        hb_buf_putc(out, '[');
-        for (uint32_t i = 0; i < o->via.array.size; i++) {
-            if (i)
-                hb_buf_putc(out, ',');
-            hb_object_to_json(&o->via.array.ptr[i], out, depth + 1);
+    hb_buf_putc(out, '{');
+    for (uint32_t i = 0; i < root->via.map.size; i++) {
+        const msgpack_object *k = &root->via.map.ptr[i].key, *v = &root->via.map.ptr[i].val;
+        if (i)
+            hb_buf_putc(out, ',');
+        if (hb_key_is(k, "body") && v->type == MSGPACK_OBJECT_BIN && !hb_utf8_valid(v->via.bin.ptr, v->via.bin.size)) {
+            char *b64 = hb_xmalloc(hb_base64_encoded_len(v->via.bin.size) + 1);
+            size_t n = hb_base64_encode(b64, (const uint8_t *)v->via.bin.ptr, v->via.bin.size, 0);
+            hb_buf_puts(out, "\"bodyBase64\":");
+            hb_json_str(out, b64, n);
+            free(b64);
+            continue;
         }
-        hb_buf_putc(out, ']');
-        break;
-    case MSGPACK_OBJECT_MAP:
-        hb_buf_putc(out, '{');
-        for (uint32_t i = 0; i < o->via.map.size; i++) {
-            const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
-            if (i)
-                hb_buf_putc(out, ',');
-            if (k->type == MSGPACK_OBJECT_STR)
-                hb_json_str(out, k->via.str.ptr, k->via.str.size);
-            else
-                hb_buf_puts(out, "\"\"");
-            hb_buf_putc(out, ':');
-            if (depth == 0 && hb_key_is(k, "body") && v->type == MSGPACK_OBJECT_BIN &&
-                hb_utf8_valid(v->via.bin.ptr, v->via.bin.size)) {
-                hb_json_str(out, v->via.bin.ptr, v->via.bin.size);
-            } else if (depth == 0 && hb_key_is(k, "body") && v->type == MSGPACK_OBJECT_BIN) {
-                /* rename the key so a reader knows the string is base64, not text */
-                out->len -= strlen("\"body\":");
-                hb_buf_puts(out, "\"bodyBase64\":");
-                hb_object_to_json(v, out, depth + 1);
-            } else {
-                hb_object_to_json(v, out, depth + 1);
-            }
-        }
-        hb_buf_putc(out, '}');
-        break;
-    default:
-        hb_buf_puts(out, "null");
+        hb_msgpack_to_json(k, out);
+        hb_buf_putc(out, ':');
+        hb_msgpack_to_json(v, out);
     }
+    hb_buf_putc(out, '}');
 }
 
 int hb_envelope_to_json(const char *data, size_t len, hb_buf_t *out, char *err, size_t errlen)
@@ -312,7 +263,7 @@ int hb_envelope_to_json(const char *data, size_t len, hb_buf_t *out, char *err, 
     hb_envelope_view_t view;
     int ret = hb_envelope_decode(&up, data, len, &view, err, errlen);
     if (ret == 0)
-        hb_object_to_json(&up.data, out, 0);
+        hb_envelope_map_to_json(&up.data, out);
     msgpack_unpacked_destroy(&up);
     return ret;
 }

@@ -25,7 +25,4 @@ int hb_template_needs_body(const hb_template_t *t);
  */
 void hb_template_render(const hb_template_t *t, const hb_request_t *req, const msgpack_object *body, hb_buf_t *out);
 
-/** Appends o as JSON text (numbers as JavaScript prints them). Pure helper shared with the CLI. */
-void hb_msgpack_to_json(const msgpack_object *o, hb_buf_t *out);
-
 #endif

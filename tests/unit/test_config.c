@@ -407,7 +407,7 @@ static const char full_yaml[] = "server:\n"
                                 "  - id: stripe_2\n" /* line 55 */
                                 "    verify: none\n";
 
-static const char full_payload[] = "{\"triggerEvent\":\"BOOKING_CREATED\",\"count\":3,\"ratio\":-1.5e3,\"ok\":true,"
+static const char full_payload[] = "{\"triggerEvent\":\"BOOKING_CREATED\",\"count\":3,\"ratio\":-1500,\"ok\":true,"
                                    "\"bad\":false,\"nothing\":null,\"tilde\":null,\"quoted\":\"123\",\"single\":"
                                    "\"true\",\"text\":\"say \\\"hi\\\"\",\"list\":[1,\"two\",\"3\"],"
                                    "\"nested\":{\"a\":{\"b\":[]}}}";
