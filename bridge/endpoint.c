@@ -32,6 +32,12 @@ hb_registry_t *hb_registry_new(const hb_config_t *cfg, char *err, size_t errlen)
             hb_registry_free(reg);
             return NULL;
         }
+        ep->trigger_topics = hb_xcalloc(ep->cfg->num_triggers, sizeof(void *));
+        const hb_respond_config_t *rw = ep->cfg->respond_with;
+        ep->needs_body = rw != NULL && (hb_reqfilter_needs_body(rw->filter) || hb_template_needs_body(rw->body));
+        for (size_t t = 0; t < ep->cfg->num_triggers; t++)
+            if (ep->cfg->triggers[t].filter != NULL && hb_reqfilter_needs_body(ep->cfg->triggers[t].filter))
+                ep->needs_body = 1;
         reg->sorted[i] = ep;
     }
     qsort(reg->sorted, reg->n, sizeof(*reg->sorted), hb_cmp_id);
@@ -42,8 +48,10 @@ void hb_registry_free(hb_registry_t *reg)
 {
     if (reg == NULL)
         return;
-    for (size_t i = 0; i < reg->n; i++)
+    for (size_t i = 0; i < reg->n; i++) {
         hb_verifier_free(reg->endpoints[i].verifier);
+        free(reg->endpoints[i].trigger_topics);
+    }
     free(reg->endpoints);
     free(reg->sorted);
     free(reg);

@@ -3,12 +3,30 @@
 #define HB_ENDPOINT_H
 
 #include "config.h"
+#include "filter.h"
+#include "respond.h"
 #include "verify.h"
+
+#include <stdatomic.h>
+
+/** What happened to the requests of an endpoint; relaxed atomics, any thread. */
+typedef struct hb_endpoint_counters {
+    atomic_ullong published;     /* answered 2xx after Kafka had every record */
+    atomic_ullong responded;     /* answered by respondWith without publishing */
+    atomic_ullong filtered_out;  /* verified, but no trigger matched */
+    atomic_ullong rejected;      /* signature failed */
+    atomic_ullong too_large;     /* body over maxBodySize */
+    atomic_ullong unavailable;   /* Kafka failed or timed out, queue full, draining */
+    atomic_ullong body_unparsed; /* a JSON or form body that did not parse (or nested too deeply) */
+} hb_endpoint_counters_t;
 
 typedef struct hb_endpoint {
     const hb_endpoint_config_t *cfg; /* borrowed from the hb_config_t the registry was built from */
     hb_verifier_t *verifier;
-    void *topic; /* the publisher's handle for cfg->topic, set by the server at setup */
+    void *topic;           /* the publisher's handle for cfg->topic, set by the server at setup */
+    void **trigger_topics; /* the handle of each trigger's topic (same order as cfg->triggers), set likewise */
+    int needs_body;        /* a filter or template reads the body */
+    hb_endpoint_counters_t counters;
 } hb_endpoint_t;
 
 typedef struct hb_registry hb_registry_t;

@@ -675,8 +675,7 @@ static int hb_compile_strmap(hb_compile_t *c, const msgpack_object *o, const cha
             return -1;
         for (size_t j = 0; j < r->nvalues; j++)
             if (r->values[j].type != HB_V_STR)
-                return hb_fail(c, "%s values are strings (write \"%s\")", what,
-                               r->values[j].type == HB_V_BOOL ? (r->values[j].b ? "true" : "false") : "...");
+                return hb_fail(c, "%s values are strings: quote them", what);
         for (size_t j = 0; j < r->nops; j++)
             if (r->ops[j].code != HB_OP_STARTS_WITH && r->ops[j].code != HB_OP_ENDS_WITH &&
                 r->ops[j].code != HB_OP_IGNORE_CASE_EQUALS)

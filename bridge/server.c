@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "body.h"
 #include "envelope.h"
 #include "json.h"
 #include "log.h"
@@ -65,20 +66,30 @@ typedef struct hb_handler {
 /*
  * What outlives a request: the request may be gone (client reset) before its delivery report arrives, so the
  * report never touches an h2o_req_t directly. One reference is held by the request's pool (dropped when the pool
- * is cleared), one by the pending delivery. Worker thread only, except `msg` and `err`, which the poll thread
- * writes before handing the ticket over.
+ * is cleared), one by each pending record. Worker thread only: the poll thread only touches the hb_record_msg_t
+ * of a record.
  */
 typedef struct hb_ticket {
-    h2o_multithread_message_t msg;
     hb_worker_t *worker;
     h2o_req_t *req; /* NULL once the request is gone */
     h2o_timeout_entry_t timeout;
-    rd_kafka_resp_err_t err;
+    rd_kafka_resp_err_t err; /* the first failure among the records, or NO_ERROR */
     int refs;
+    int pending; /* records produced whose report is not handled yet */
     int responded;
-    const hb_endpoint_t *ep;
+    hb_endpoint_t *ep;
+    const hb_respond_config_t *rw; /* answer with this respondWith response instead of {"ok":true} */
+    h2o_iovec_t rw_body;           /* its rendered body, in the request's pool */
     char event_id[HB_MAX_EVENT_ID + 1];
 } hb_ticket_t;
+
+/* One produced record's report, posted from the poll thread to the worker; one per topic of a request. */
+typedef struct hb_record_msg {
+    h2o_multithread_message_t msg;
+    hb_worker_t *worker;
+    struct hb_ticket *ticket;
+    rd_kafka_resp_err_t err;
+} hb_record_msg_t;
 
 /* ---- answers ---- */
 
@@ -175,6 +186,25 @@ static void hb_ticket_release(hb_ticket_t *t)
         free(t);
 }
 
+/* Sends a respondWith response: its status and headers, and the body rendered from the request. */
+static void hb_send_respond(h2o_req_t *req, const hb_respond_config_t *rw, h2o_iovec_t body)
+{
+    int has_type = 0;
+    req->res.status = rw->status;
+    req->res.reason = hb_reason_phrase(rw->status);
+    for (size_t i = 0; i < rw->num_headers; i++) {
+        const hb_kv_t *h = &rw->headers[i];
+        h2o_add_header_by_str(&req->pool, &req->res.headers, h->key, strlen(h->key), 1, NULL, h->value,
+                              strlen(h->value));
+        has_type |= strcmp(h->key, "content-type") == 0;
+    }
+    if (!has_type)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                       H2O_STRLIT("text/plain; charset=utf-8"));
+    req->res.content_length = body.len;
+    h2o_send_inline(req, body.base, body.len);
+}
+
 static void hb_ticket_answer(hb_ticket_t *t)
 {
     if (t->req == NULL || t->responded)
@@ -183,6 +213,11 @@ static void hb_ticket_answer(hb_ticket_t *t)
     if (h2o_timeout_is_linked(&t->timeout))
         h2o_timeout_unlink(&t->timeout);
     if (t->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        atomic_fetch_add_explicit(&t->ep->counters.published, 1, memory_order_relaxed);
+        if (t->rw != NULL) {
+            hb_send_respond(t->req, t->rw, t->rw_body);
+            return;
+        }
         hb_buf_t body;
         hb_buf_init(&body);
         hb_buf_puts(&body, "{\"ok\":true,\"id\":");
@@ -191,6 +226,7 @@ static void hb_ticket_answer(hb_ticket_t *t)
         hb_send_json(t->req, 200, body.base, body.len);
         hb_buf_dispose(&body);
     } else {
+        atomic_fetch_add_explicit(&t->ep->counters.unavailable, 1, memory_order_relaxed);
         hb_log(HB_LOG_WARN, "not published", "endpoint", t->ep->cfg->id, "event_id", t->event_id, "outcome",
                "unavailable", "reason", rd_kafka_err2name(t->err), HB_LOG_END);
         hb_send_error(t->req, 503, "unavailable", "Kafka did not accept the event; retry later");
@@ -214,12 +250,12 @@ static void hb_on_delivery_timeout(h2o_timeout_entry_t *entry)
     hb_ticket_answer(t);
 }
 
-/* Poll thread: hand the report to the worker that owns the request. */
+/* Poll thread: hand the report to the worker that owns the request (the ticket is not touched here). */
 static void hb_on_delivery(void *opaque, rd_kafka_resp_err_t err, void *cb_ctx)
 {
-    hb_ticket_t *t = opaque;
-    t->err = err;
-    h2o_multithread_send_message(&t->worker->delivery_receiver, &t->msg);
+    hb_record_msg_t *m = opaque;
+    m->err = err;
+    h2o_multithread_send_message(&m->worker->delivery_receiver, &m->msg);
 }
 
 static void hb_worker_check_exit(hb_worker_t *w)
@@ -249,12 +285,20 @@ static void hb_take_messages(h2o_linklist_t *messages, void (*cb)(h2o_multithrea
 static void hb_on_delivered(h2o_multithread_message_t *msg, void *ctx)
 {
     hb_worker_t *w = ctx;
-    hb_ticket_t *t = H2O_STRUCT_FROM_MEMBER(hb_ticket_t, msg, msg);
+    hb_record_msg_t *m = H2O_STRUCT_FROM_MEMBER(hb_record_msg_t, msg, msg);
+    hb_ticket_t *t = m->ticket;
     w->inflight--;
-    if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->responded)
-        hb_log(HB_LOG_WARN, "delivery failed after the sender was answered 503", "endpoint", t->ep->cfg->id, "event_id",
-               t->event_id, "reason", rd_kafka_err2name(t->err), HB_LOG_END);
-    hb_ticket_answer(t);
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        t->err = m->err;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->responded)
+        hb_log(HB_LOG_WARN, "delivery failed after the sender was answered", "endpoint", t->ep->cfg->id, "event_id",
+               t->event_id, "reason", rd_kafka_err2name(m->err), HB_LOG_END);
+    else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && t->responded && t->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        hb_log(HB_LOG_INFO, "published after the sender was answered 503 (its retry will be a duplicate)", "endpoint",
+               t->ep->cfg->id, "event_id", t->event_id, HB_LOG_END);
+    free(m);
+    if (--t->pending == 0)
+        hb_ticket_answer(t);
     hb_ticket_release(t);
 }
 
@@ -321,6 +365,173 @@ static void hb_fill_request(h2o_req_t *req, hb_request_t *hreq, char *addrbuf)
     hreq->received_at_ms = (int64_t)req->processed_at.at.tv_sec * 1000 + req->processed_at.at.tv_usec / 1000;
 }
 
+/* The request body, parsed at most once, only when something needs it. */
+typedef struct hb_parsed {
+    int state; /* 0: not tried, 1: parsed, -1: none or not parseable */
+    msgpack_sbuffer sb;
+    msgpack_unpacked up;
+} hb_parsed_t;
+
+typedef enum hb_body_kind { HB_BODY_NONE, HB_BODY_JSON, HB_BODY_FORM } hb_body_kind_t;
+
+/* What the body is, from its content type (or its first byte when there is none). */
+static hb_body_kind_t hb_body_kind(const hb_request_t *hreq)
+{
+    if (hreq->body_len == 0)
+        return HB_BODY_NONE;
+    const hb_header_t *ct = hb_request_header(hreq, "content-type", 12);
+    if (ct == NULL) {
+        size_t i = 0;
+        while (i < hreq->body_len &&
+               (hreq->body[i] == ' ' || hreq->body[i] == '\t' || hreq->body[i] == '\r' || hreq->body[i] == '\n'))
+            i++;
+        return i < hreq->body_len && (hreq->body[i] == '{' || hreq->body[i] == '[') ? HB_BODY_JSON : HB_BODY_NONE;
+    }
+    size_t len = 0;
+    while (len < ct->value_len && ct->value[len] != ';' && ct->value[len] != ' ')
+        len++;
+    const char *v = ct->value;
+    if (hb_strcase_eq(v, len, "application/json", 16) || hb_strcase_eq(v, len, "text/json", 9) ||
+        (len > 5 && hb_strcase_eq(v + len - 5, 5, "+json", 5)))
+        return HB_BODY_JSON;
+    if (hb_strcase_eq(v, len, "application/x-www-form-urlencoded", 33))
+        return HB_BODY_FORM;
+    return HB_BODY_NONE;
+}
+
+static const msgpack_object *hb_body_object(hb_parsed_t *pb, const hb_request_t *hreq, hb_endpoint_t *ep)
+{
+    if (pb->state != 0)
+        return pb->state == 1 ? &pb->up.data : NULL;
+    pb->state = -1;
+    hb_body_kind_t kind = hb_body_kind(hreq);
+    if (kind == HB_BODY_NONE)
+        return NULL;
+    msgpack_sbuffer_init(&pb->sb);
+    msgpack_unpacked_init(&pb->up);
+    if (kind == HB_BODY_FORM)
+        hb_form_to_msgpack((const char *)hreq->body, hreq->body_len, &pb->sb);
+    else if (hb_json_to_msgpack((const char *)hreq->body, hreq->body_len, HB_BODY_MAX_DEPTH, &pb->sb, NULL, 0) != 0) {
+        /* not JSON after all, or too deep: body filters do not match, and the request goes on */
+        atomic_fetch_add_explicit(&ep->counters.body_unparsed, 1, memory_order_relaxed);
+        return NULL;
+    }
+    size_t off = 0;
+    if (msgpack_unpack_next(&pb->up, pb->sb.data, pb->sb.size, &off) != MSGPACK_UNPACK_SUCCESS)
+        return NULL;
+    pb->state = 1;
+    return &pb->up.data;
+}
+
+static void hb_parsed_dispose(hb_parsed_t *pb)
+{
+    if (pb->state == 0)
+        return;
+    if (pb->sb.data != NULL || pb->sb.alloc != 0) {
+        msgpack_unpacked_destroy(&pb->up);
+        msgpack_sbuffer_destroy(&pb->sb);
+    }
+}
+
+/* Renders a respondWith body into the request's pool. */
+static h2o_iovec_t hb_render_respond(h2o_req_t *req, const hb_respond_config_t *rw, const hb_request_t *hreq,
+                                     const msgpack_object *body)
+{
+    hb_buf_t out;
+    hb_buf_init(&out);
+    hb_template_render(rw->body, hreq, body, &out);
+    h2o_iovec_t r = h2o_strdup(&req->pool, out.base != NULL ? out.base : "", out.len);
+    hb_buf_dispose(&out);
+    return r;
+}
+
+/* The topics a verified request goes to, each with the names of the triggers that route it there. */
+typedef struct hb_route {
+    void *topic;
+    const char **names;
+    size_t nnames;
+} hb_route_t;
+
+static size_t hb_route(h2o_req_t *req, hb_endpoint_t *ep, const hb_request_t *hreq, hb_parsed_t *pb, hb_route_t **out)
+{
+    const hb_endpoint_config_t *cfg = ep->cfg;
+    hb_route_t *routes = h2o_mem_alloc_pool(&req->pool, sizeof(hb_route_t) * (cfg->num_triggers + 1));
+    size_t n = 0;
+    if (cfg->num_triggers == 0) {
+        routes[0] = (hb_route_t){ep->topic, NULL, 0};
+        *out = routes;
+        return 1;
+    }
+    for (size_t i = 0; i < cfg->num_triggers; i++) {
+        const hb_trigger_config_t *trig = &cfg->triggers[i];
+        if (trig->filter != NULL &&
+            !hb_reqfilter_match(trig->filter, hreq,
+                                hb_reqfilter_needs_body(trig->filter) ? hb_body_object(pb, hreq, ep) : NULL, NULL))
+            continue;
+        size_t k;
+        for (k = 0; k < n && routes[k].topic != ep->trigger_topics[i]; k++)
+            ;
+        if (k == n) {
+            routes[n++] = (hb_route_t){ep->trigger_topics[i],
+                                       h2o_mem_alloc_pool(&req->pool, sizeof(char *) * cfg->num_triggers), 0};
+        }
+        routes[k].names[routes[k].nnames++] = trig->name;
+    }
+    *out = routes;
+    return n;
+}
+
+/* Produces one record per route; the ticket collects their reports. */
+static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_fields_t *fields, hb_route_t *routes,
+                       size_t nroutes)
+{
+    hb_worker_t *w = t->worker;
+    msgpack_sbuffer *bufs = h2o_mem_alloc_pool(&t->req->pool, sizeof(msgpack_sbuffer) * nroutes);
+    hb_envelope_fields_t first = *fields;
+    first.triggers = routes[0].names;
+    first.num_triggers = routes[0].nnames;
+    msgpack_sbuffer_init(&bufs[0]);
+    size_t prefix = hb_envelope_encode(&first, &bufs[0]);
+    /* every envelope is made before the first is produced: librdkafka owns (and may free) a produced buffer */
+    for (size_t i = 1; i < nroutes; i++) {
+        msgpack_sbuffer_init(&bufs[i]);
+        hb_envelope_retarget(bufs[0].data, prefix, routes[i].names, routes[i].nnames, &bufs[i]);
+    }
+    for (size_t i = 0; i < nroutes; i++) {
+        if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            msgpack_sbuffer_destroy(&bufs[i]);
+            continue;
+        }
+        hb_record_msg_t *m = hb_xcalloc(1, sizeof(*m));
+        m->worker = w;
+        m->ticket = t;
+        hb_record_t rec = {.topic = routes[i].topic,
+                           .key = t->event_id,
+                           .key_len = strlen(t->event_id),
+                           .value = bufs[i].data,
+                           .value_len = bufs[i].size,
+                           .endpoint = t->ep->cfg->id,
+                           .event_id = t->event_id,
+                           .timestamp_ms = fields->req->received_at_ms,
+                           .opaque = m};
+        rd_kafka_resp_err_t err = hb_publisher_produce(srv->publisher, &rec);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            /* queue full or the like: no report will come for this one; the sender gets 503 */
+            free(m);
+            msgpack_sbuffer_destroy(&bufs[i]);
+            t->err = err;
+            continue;
+        }
+        t->pending++;
+        t->refs++;
+        w->inflight++;
+    }
+    if (t->pending == 0)
+        hb_ticket_answer(t);
+    else
+        h2o_timeout_link(w->ctx.loop, &w->delivery_timeout, &t->timeout);
+}
+
 static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     hb_server_t *srv = ((hb_handler_t *)self)->srv;
@@ -336,18 +547,20 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     size_t idlen = 0;
     while (plen + idlen < path.len && id[idlen] != '/')
         idlen++;
-    const hb_endpoint_t *ep = hb_registry_find(srv->registry, id, idlen);
+    hb_endpoint_t *ep = hb_registry_find(srv->registry, id, idlen);
     if (ep == NULL) {
         hb_send_error(req, 404, "not_found", "no endpoint has this id");
         return 0;
     }
     if (w->draining) {
         /* the process is going away: tell the sender to come back (to another replica) */
+        atomic_fetch_add_explicit(&ep->counters.unavailable, 1, memory_order_relaxed);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONNECTION, NULL, H2O_STRLIT("close"));
         hb_send_error(req, 503, "unavailable", "shutting down");
         return 0;
     }
     if (req->entity.base != NULL && req->entity.len > ep->cfg->max_body_size) {
+        atomic_fetch_add_explicit(&ep->counters.too_large, 1, memory_order_relaxed);
         hb_send_error(req, 413, "too_large", "the body is larger than this endpoint's maxBodySize");
         return 0;
     }
@@ -355,50 +568,68 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     char addrbuf[NI_MAXHOST];
     hb_request_t hreq;
     hb_fill_request(req, &hreq, addrbuf);
-    const char *reason = NULL;
-    if (hb_verifier_check(ep->verifier, &hreq, &reason) != HB_STATUS_OK) {
-        hb_log(HB_LOG_INFO, "rejected", "endpoint", ep->cfg->id, "outcome", "rejected", "reason", reason, HB_LOG_END);
-        hb_send_error(req, 401, "unauthorized", reason);
-        return 0;
+    hb_parsed_t pb = {0};
+    const hb_respond_config_t *rw = ep->cfg->respond_with, *respond_later = NULL;
+    h2o_iovec_t rw_body = {NULL, 0};
+
+    /* 3. respondWith: handshakes are answered before (and, with skipTriggeringRuns, instead of) verification */
+    if (rw != NULL &&
+        hb_reqfilter_match(rw->filter, &hreq,
+                           hb_reqfilter_needs_body(rw->filter) ? hb_body_object(&pb, &hreq, ep) : NULL, NULL)) {
+        rw_body =
+            hb_render_respond(req, rw, &hreq, hb_template_needs_body(rw->body) ? hb_body_object(&pb, &hreq, ep) : NULL);
+        if (rw->skip_triggering_runs || rw->status != 200) {
+            atomic_fetch_add_explicit(&ep->counters.responded, 1, memory_order_relaxed);
+            hb_send_respond(req, rw, rw_body);
+            goto Exit;
+        }
+        respond_later = rw; /* a 200 goes on: verify, triggers, publish, then this answer */
     }
 
+    /* 4. verify */
+    const char *reason = NULL;
+    if (hb_verifier_check(ep->verifier, &hreq, &reason) != HB_STATUS_OK) {
+        atomic_fetch_add_explicit(&ep->counters.rejected, 1, memory_order_relaxed);
+        hb_log(HB_LOG_INFO, "rejected", "endpoint", ep->cfg->id, "outcome", "rejected", "reason", reason, HB_LOG_END);
+        hb_send_error(req, 401, "unauthorized", reason);
+        goto Exit;
+    }
+
+    /* 5, 6. parse once; triggers → topics */
+    const msgpack_object *body = hb_body_object(&pb, &hreq, ep);
+    hb_route_t *routes;
+    size_t nroutes = hb_route(req, ep, &hreq, &pb, &routes);
+    if (nroutes == 0) {
+        atomic_fetch_add_explicit(&ep->counters.filtered_out, 1, memory_order_relaxed);
+        if (respond_later != NULL)
+            hb_send_respond(req, respond_later, rw_body);
+        else
+            hb_send_json(req, 200, H2O_STRLIT("{\"ok\":true,\"published\":false}\n"));
+        goto Exit;
+    }
+
+    /* 7, 8. envelope, publish; 9. the answer comes with the reports */
     hb_ticket_t *t = hb_xcalloc(1, sizeof(*t));
     t->worker = w;
     t->ep = ep;
     t->req = req;
-    t->refs = 2;
+    t->refs = 1;
+    t->rw = respond_later;
+    t->rw_body = rw_body;
     t->timeout.cb = hb_on_delivery_timeout;
     hb_make_event_id(ep, &hreq, t->event_id);
     hb_ticket_t **guard = h2o_mem_alloc_shared(&req->pool, sizeof(*guard), hb_on_req_dispose);
     *guard = t;
-
-    msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init(&sbuf);
     hb_envelope_fields_t fields = {.id = t->event_id,
                                    .endpoint = ep->cfg->id,
                                    .source = ep->cfg->source,
                                    .verified = hb_verifier_scheme(ep->verifier),
-                                   .req = &hreq};
-    hb_envelope_encode(&fields, &sbuf);
-    hb_record_t rec = {.topic = ep->topic,
-                       .key = t->event_id,
-                       .key_len = strlen(t->event_id),
-                       .value = sbuf.data,
-                       .value_len = sbuf.size,
-                       .endpoint = ep->cfg->id,
-                       .event_id = t->event_id,
-                       .timestamp_ms = hreq.received_at_ms,
-                       .opaque = t};
-    rd_kafka_resp_err_t err = hb_publisher_produce(srv->publisher, &rec);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        msgpack_sbuffer_destroy(&sbuf);
-        t->refs--; /* no report will come */
-        t->err = err;
-        hb_ticket_answer(t);
-        return 0;
-    }
-    w->inflight++;
-    h2o_timeout_link(w->ctx.loop, &w->delivery_timeout, &t->timeout);
+                                   .req = &hreq,
+                                   .json = body != NULL ? pb.sb.data : NULL,
+                                   .json_len = body != NULL ? pb.sb.size : 0};
+    hb_publish(srv, t, &fields, routes, nroutes);
+Exit:
+    hb_parsed_dispose(&pb);
     return 0;
 }
 
@@ -592,6 +823,8 @@ int hb_server_run(const hb_config_t *cfg)
     for (size_t i = 0; i < hb_registry_size(srv->registry); i++) {
         hb_endpoint_t *ep = hb_registry_at(srv->registry, i);
         ep->topic = hb_publisher_topic(srv->publisher, ep->cfg->topic);
+        for (size_t t = 0; t < ep->cfg->num_triggers; t++)
+            ep->trigger_topics[t] = hb_publisher_topic(srv->publisher, ep->cfg->triggers[t].topic);
         if (ep->cfg->max_body_size > max_body)
             max_body = ep->cfg->max_body_size;
     }
