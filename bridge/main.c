@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "body.h"
 #include "envelope.h"
+#include "filter.h"
 #include "log.h"
 #include "publisher.h"
 #include "server.h"
@@ -15,15 +17,18 @@
 
 #define HB_EXIT_USAGE 2
 
-static const char usage[] = "usage: hookbridge COMMAND [OPTIONS]\n"
-                            "\n"
-                            "  serve  -c FILE              run the bridge\n"
-                            "  check  -c FILE              validate the configuration (exit 2 with every error)\n"
-                            "  sign   -c FILE ENDPOINT     print the signature header for the body on stdin\n"
-                            "  tail   -c FILE [ENDPOINT] [--brokers ADDR] [--from-beginning] [-n N] [--timeout DUR]\n"
-                            "                              print the events in the endpoints' topics as JSON lines\n"
-                            "  decode                      print the envelope on stdin as JSON\n"
-                            "  version\n";
+static const char usage[] =
+    "usage: hookbridge COMMAND [OPTIONS]\n"
+    "\n"
+    "  serve  -c FILE              run the bridge\n"
+    "  check  -c FILE              validate the configuration (exit 2 with every error)\n"
+    "  sign   -c FILE ENDPOINT     print the signature header for the body on stdin\n"
+    "  tail   -c FILE [ENDPOINT] [--brokers ADDR] [--from-beginning] [-n N] [--timeout DUR]\n"
+    "                              print the events in the endpoints' topics as JSON lines\n"
+    "  decode                      print the envelope on stdin as JSON\n"
+    "  match  FILTER [PAYLOAD]     does the EventFilter match the payload? (JSON text or @file; PAYLOAD from\n"
+    "                              stdin when absent, empty = no payload) exit 0 match, 1 no match, 2 bad filter\n"
+    "  version\n";
 
 static hb_config_t *hb_load_or_exit(const char *path)
 {
@@ -207,6 +212,90 @@ static int hb_cmd_decode(void)
     return ret == 0 ? 0 : 1;
 }
 
+/* JSON text, or @path for a file's content. */
+static int hb_arg_text(const char *arg, hb_buf_t *out)
+{
+    if (arg[0] != '@') {
+        hb_buf_puts(out, arg);
+        return 0;
+    }
+    FILE *fp = fopen(arg + 1, "rb");
+    if (fp == NULL) {
+        fprintf(stderr, "hookbridge match: cannot read %s\n", arg + 1);
+        return -1;
+    }
+    hb_read_all(fp, out);
+    fclose(fp);
+    return 0;
+}
+
+static int hb_cmd_match(int argc, char **argv, int first)
+{
+    if (first >= argc || first + 2 < argc) {
+        fprintf(stderr, "usage: hookbridge match FILTER [PAYLOAD]\n");
+        return HB_EXIT_USAGE;
+    }
+    int ret = HB_EXIT_USAGE;
+    char err[512];
+    hb_buf_t ftext, ptext, why;
+    hb_buf_init(&ftext);
+    hb_buf_init(&ptext);
+    hb_buf_init(&why);
+    msgpack_sbuffer fsb, psb;
+    msgpack_sbuffer_init(&fsb);
+    msgpack_sbuffer_init(&psb);
+    msgpack_unpacked fup, pup;
+    msgpack_unpacked_init(&fup);
+    msgpack_unpacked_init(&pup);
+    hb_filter_t *f = NULL;
+    const msgpack_object *payload = NULL;
+    size_t off = 0;
+    if (hb_arg_text(argv[first], &ftext) != 0)
+        goto Exit;
+    if (first + 1 < argc ? hb_arg_text(argv[first + 1], &ptext) != 0 : (hb_read_all(stdin, &ptext), 0))
+        goto Exit;
+    if (hb_json_to_msgpack(ftext.base != NULL ? ftext.base : "", ftext.len, HB_BODY_MAX_DEPTH, &fsb, err,
+                           sizeof(err)) != 0) {
+        fprintf(stderr, "hookbridge match: the filter is not JSON: %s\n", err);
+        goto Exit;
+    }
+    msgpack_unpack_next(&fup, fsb.data, fsb.size, &off);
+    if ((f = hb_filter_compile(&fup.data, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "hookbridge match: invalid filter: %s\n", err);
+        goto Exit;
+    }
+    size_t i = 0;
+    while (i < ptext.len &&
+           (ptext.base[i] == ' ' || ptext.base[i] == '\n' || ptext.base[i] == '\r' || ptext.base[i] == '\t'))
+        i++;
+    if (i < ptext.len) { /* an empty payload means none (undefined) */
+        if (hb_json_to_msgpack(ptext.base, ptext.len, HB_BODY_MAX_DEPTH, &psb, err, sizeof(err)) != 0) {
+            fprintf(stderr, "hookbridge match: the payload is not JSON: %s\n", err);
+            goto Exit;
+        }
+        off = 0;
+        msgpack_unpack_next(&pup, psb.data, psb.size, &off);
+        payload = &pup.data;
+    }
+    if (hb_filter_match(f, payload, &why)) {
+        printf("match\n");
+        ret = 0;
+    } else {
+        printf("no match: %s\n", why.base != NULL ? why.base : "");
+        ret = 1;
+    }
+Exit:
+    hb_filter_free(f);
+    msgpack_unpacked_destroy(&fup);
+    msgpack_unpacked_destroy(&pup);
+    msgpack_sbuffer_destroy(&fsb);
+    msgpack_sbuffer_destroy(&psb);
+    hb_buf_dispose(&ftext);
+    hb_buf_dispose(&ptext);
+    hb_buf_dispose(&why);
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -230,6 +319,8 @@ int main(int argc, char **argv)
         return hb_cmd_tail(&args, argc, argv, first);
     if (strcmp(cmd, "decode") == 0)
         return hb_cmd_decode();
+    if (strcmp(cmd, "match") == 0)
+        return hb_cmd_match(argc, argv, first);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("hookbridge %s (librdkafka %s)\n", HB_VERSION, rd_kafka_version_str());
         return 0;
