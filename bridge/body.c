@@ -785,12 +785,24 @@ static int hb_form_pair_cmp(const void *a, const void *b)
 
 void hb_form_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out)
 {
-    hb_buf_t dec, tmp;
+    hb_buf_t dec, tmp, whole;
     hb_buf_init(&dec);
     hb_buf_init(&tmp);
+    hb_buf_init(&whole);
     hb_form_pair_t *pairs = NULL;
     size_t n = 0, cap = 0;
     size_t *name_at = NULL;
+
+    /* the text URLSearchParams gets is the body already decoded (request.text()): BOM dropped, bad bytes U+FFFD */
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
+    if (!hb_utf8_valid(text, len)) {
+        hb_utf8_append_fixed(&whole, text, len);
+        text = whole.base;
+        len = whole.len;
+    }
 
     for (size_t start = 0; start < len;) {
         const char *s = text + start, *amp = memchr(s, '&', len - start);
@@ -858,4 +870,5 @@ void hb_form_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out)
     free(name_at);
     hb_buf_dispose(&dec);
     hb_buf_dispose(&tmp);
+    hb_buf_dispose(&whole);
 }
