@@ -340,15 +340,13 @@ static void hb_fill_request(h2o_req_t *req, hb_request_t *hreq, char *addrbuf)
     hreq->path = req->input.path.base;
     hreq->path_len = req->input.path.len;
     hreq->query_at = req->input.query_at;
-    /* h2o keeps Host and Content-Length out of req->headers; put them back, as the sender sent them */
-    hb_header_t *headers = h2o_mem_alloc_pool(&req->pool, sizeof(hb_header_t) * (req->headers.size + 2));
+    /* h2o moves Host out of req->headers (into authority, set only when the sender sent one); put it back. The
+       framing headers h2o consumes (content-length, transfer-encoding, expect, upgrade) stay out: the body is
+       there whole, and h2o cannot tell which of them a sender used. */
+    hb_header_t *headers = h2o_mem_alloc_pool(&req->pool, sizeof(hb_header_t) * (req->headers.size + 1));
     size_t n = 0;
-    if (req->input.authority.len != 0)
+    if (req->input.authority.base != req->hostconf->authority.hostport.base) /* not h2o's stand-in for none */
         headers[n++] = (hb_header_t){"host", 4, req->input.authority.base, req->input.authority.len};
-    if (req->entity.base != NULL) {
-        char *len = h2o_mem_alloc_pool(&req->pool, 24);
-        headers[n++] = (hb_header_t){"content-length", 14, len, (size_t)snprintf(len, 24, "%zu", req->entity.len)};
-    }
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
         headers[n++] = (hb_header_t){h->name->base, h->name->len, h->value.base, h->value.len};
@@ -555,7 +553,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     if (w->draining) {
         /* the process is going away: tell the sender to come back (to another replica) */
         atomic_fetch_add_explicit(&ep->counters.unavailable, 1, memory_order_relaxed);
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONNECTION, NULL, H2O_STRLIT("close"));
+        req->http1_is_persistent = 0; /* h2o then writes "connection: close" itself */
         hb_send_error(req, 503, "unavailable", "shutting down");
         return 0;
     }
