@@ -235,7 +235,23 @@ static int hb_get_listen(hb_loader_t *l, const yaml_node_t *node, const char *wh
 
 typedef int (*hb_key_cb)(hb_loader_t *l, const char *key, yaml_node_t *keynode, yaml_node_t *value, void *target);
 
-/* Calls cb for every key of a mapping; reports a non-scalar key. Returns -1 when node is not a mapping. */
+/* The earlier key of the mapping spelled like the scalar key k, or NULL. YAML wants keys unique; libyaml does not
+ * check, and a second `triggers:` or `headers:` would silently replace the first. */
+static yaml_node_t *hb_earlier_key(hb_loader_t *l, const yaml_node_t *node, const yaml_node_pair_t *p,
+                                   const yaml_node_t *k)
+{
+    for (const yaml_node_pair_t *q = node->data.mapping.pairs.start; q < p; q++) {
+        yaml_node_t *qk = hb_node(l, q->key);
+        if (qk->type == YAML_SCALAR_NODE && strcmp(hb_scalar_raw(qk), hb_scalar_raw(k)) == 0)
+            return qk;
+    }
+    return NULL;
+}
+
+/*
+ * Calls cb for every key of a mapping; reports a non-scalar key and a repeated key (skipping it). Returns -1 when
+ * node is not a mapping.
+ */
 static int hb_each_key(hb_loader_t *l, yaml_node_t *node, const char *what, hb_key_cb cb, void *target)
 {
     if (node->type != YAML_MAPPING_NODE) {
@@ -243,9 +259,14 @@ static int hb_each_key(hb_loader_t *l, yaml_node_t *node, const char *what, hb_k
         return -1;
     }
     for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = hb_node(l, p->key), *v = hb_node(l, p->value);
+        yaml_node_t *k = hb_node(l, p->key), *v = hb_node(l, p->value), *first;
         if (k->type != YAML_SCALAR_NODE) {
             hb_errorf(l, k, "keys of %s must be strings", what);
+            continue;
+        }
+        if ((first = hb_earlier_key(l, node, p, k)) != NULL) {
+            hb_errorf(l, k, "duplicate key \"%s\" in %s (first at line %u)", hb_scalar_raw(k), what,
+                      (unsigned)first->start_mark.line + 1);
             continue;
         }
         cb(l, hb_scalar_raw(k), k, v, target);
@@ -373,7 +394,36 @@ static const msgpack_object *hb_yaml_object(hb_loader_t *l, yaml_node_t *node, m
     return &up->data;
 }
 
-/* Compiles a request filter written in YAML; NULL after reporting at the filter's place. */
+/*
+ * The YAML node that hb_yaml_to_msgpack() turned into obj, found by walking node and packed (its msgpack form: the
+ * same shape, pairs and items in the same order) side by side; NULL when obj is not inside packed.
+ */
+static yaml_node_t *hb_yaml_node_of(hb_loader_t *l, yaml_node_t *node, const msgpack_object *packed,
+                                    const msgpack_object *obj, int depth)
+{
+    if (packed == obj)
+        return node;
+    if (depth > 64)
+        return NULL;
+    yaml_node_t *found = NULL;
+    if (node->type == YAML_MAPPING_NODE && packed->type == MSGPACK_OBJECT_MAP) {
+        uint32_t i = 0;
+        for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+             p < node->data.mapping.pairs.top && i < packed->via.map.size && found == NULL; p++, i++) {
+            if (&packed->via.map.ptr[i].key == obj)
+                return hb_node(l, p->key);
+            found = hb_yaml_node_of(l, hb_node(l, p->value), &packed->via.map.ptr[i].val, obj, depth + 1);
+        }
+    } else if (node->type == YAML_SEQUENCE_NODE && packed->type == MSGPACK_OBJECT_ARRAY) {
+        uint32_t i = 0;
+        for (yaml_node_item_t *it = node->data.sequence.items.start;
+             it < node->data.sequence.items.top && i < packed->via.array.size && found == NULL; it++, i++)
+            found = hb_yaml_node_of(l, hb_node(l, *it), &packed->via.array.ptr[i], obj, depth + 1);
+    }
+    return found;
+}
+
+/* Compiles a request filter written in YAML; NULL after reporting at the place of the key or value at fault. */
 static hb_reqfilter_t *hb_get_reqfilter(hb_loader_t *l, yaml_node_t *node, const char *what)
 {
     msgpack_sbuffer sb;
@@ -381,12 +431,32 @@ static hb_reqfilter_t *hb_get_reqfilter(hb_loader_t *l, yaml_node_t *node, const
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     char err[512];
-    hb_reqfilter_t *f = hb_reqfilter_compile(hb_yaml_object(l, node, &sb, &up), err, sizeof(err));
-    if (f == NULL)
-        hb_errorf(l, node, "%s: %s", what, err);
+    const msgpack_object *packed = hb_yaml_object(l, node, &sb, &up), *where = NULL;
+    hb_reqfilter_t *f = hb_reqfilter_compile(packed, &where, err, sizeof(err));
+    if (f == NULL) {
+        yaml_node_t *at = where != NULL ? hb_yaml_node_of(l, node, packed, where, 0) : NULL;
+        hb_errorf(l, at != NULL ? at : node, "%s: %s", what, err);
+    }
     msgpack_unpacked_destroy(&up);
     msgpack_sbuffer_destroy(&sb);
     return f;
+}
+
+/* kafka.topic and a trigger's topic: {id} is replaced by the endpoint's id. */
+static char *hb_render_topic(const char *tmpl, const char *id)
+{
+    hb_buf_t out;
+    hb_buf_init(&out);
+    hb_buf_puts(&out, "");
+    for (const char *p = tmpl; *p != '\0'; p++) {
+        if (strncmp(p, "{id}", 4) == 0) {
+            hb_buf_puts(&out, id);
+            p += 3;
+        } else {
+            hb_buf_putc(&out, *p);
+        }
+    }
+    return hb_buf_release(&out);
 }
 
 /* ---- server, admin, kafka ---- */
@@ -543,6 +613,7 @@ typedef struct hb_endpoint_ctx {
     int has_verify;
     int has_max_body;
     yaml_node_t *id_node;
+    yaml_node_t *triggers;
 } hb_endpoint_ctx_t;
 
 typedef struct hb_verify_ctx {
@@ -700,37 +771,106 @@ static void hb_parse_examples(hb_loader_t *l, yaml_node_t *node, hb_endpoint_con
 typedef struct hb_respond_ctx {
     hb_respond_config_t *r;
     yaml_node_t *filter;
+    yaml_node_t *response;
 } hb_respond_ctx_t;
+
+static int hb_header_name_valid(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!(isalnum((unsigned char)*s) || strchr("!#$%&'*+-.^_`|~", *s) != NULL))
+            return 0;
+    return 1;
+}
+
+/* A field value: visible ASCII, spaces, tabs and UTF-8; no CR or LF (they would end the header). */
+static int hb_header_value_valid(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Headers that frame the message or describe the connection (RFC 9110 §7.6.1, §8.6, §6.1): h2o writes them. */
+static int hb_is_framing_header(const char *lower_name)
+{
+    static const char *const framing[] = {"content-length",   "transfer-encoding", "connection", "keep-alive",
+                                          "proxy-connection", "upgrade",           "te",         "trailer"};
+    for (size_t i = 0; i < HB_ARRAY_SIZE(framing); i++)
+        if (strcmp(lower_name, framing[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void hb_parse_response_headers(hb_loader_t *l, yaml_node_t *v, hb_respond_config_t *r)
+{
+    if (v->type != YAML_MAPPING_NODE) {
+        hb_errorf(l, v, "respondWith.response.headers must be a mapping, not %s", hb_node_kind(v));
+        return;
+    }
+    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    r->headers = hb_xcalloc(n, sizeof(hb_kv_t));
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = hb_node(l, p->key);
+        char *name = hb_get_str(l, kn, "a response header name");
+        char *value = hb_get_str(l, hb_node(l, p->value), "a response header value");
+        if (name == NULL || value == NULL)
+            goto Next;
+        /* h2o wants lower-case names (HTTP/2 requires them), and the server looks for content-type so */
+        for (char *c = name; *c != '\0'; c++)
+            *c = (char)tolower((unsigned char)*c);
+        if (!hb_header_name_valid(name)) {
+            hb_errorf(l, kn, "\"%s\" is not a header name (letters, digits and !#$%%&'*+-.^_`|~)", name);
+            goto Next;
+        }
+        if (!hb_header_value_valid(value)) {
+            hb_errorf(l, hb_node(l, p->value), "the value of response header %s holds a control character", name);
+            goto Next;
+        }
+        if (hb_is_framing_header(name)) {
+            /* a second Content-Length or Connection next to h2o's own would desynchronise the sender's connection */
+            hb_errorf(l, kn, "response header %s frames the message; the server writes it itself", name);
+            goto Next;
+        }
+        for (size_t i = 0; i < r->num_headers; i++) {
+            if (strcmp(r->headers[i].key, name) == 0) {
+                hb_errorf(l, kn, "response header %s is given twice (names are case-insensitive)", name);
+                goto Next;
+            }
+        }
+        r->headers[r->num_headers].key = name;
+        r->headers[r->num_headers++].value = value;
+        continue;
+    Next:
+        free(name);
+        free(value);
+    }
+}
 
 static int hb_response_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
 {
-    hb_respond_config_t *r = target;
+    hb_respond_ctx_t *rc = target;
+    hb_respond_config_t *r = rc->r;
     if (strcmp(key, "status") == 0) {
-        char *s = hb_get_str(l, v, "respondWith.response.status"), *end = NULL;
-        long n = s != NULL ? strtol(s, &end, 10) : 0;
-        if (s != NULL && (*s == '\0' || *end != '\0' || n < 200 || n > 599))
+        char *s = hb_get_str(l, v, "respondWith.response.status");
+        if (s == NULL)
+            return -1;
+        int n = 0, valid = *s != '\0' && strlen(s) <= 3;
+        for (const char *c = s; valid && *c != '\0'; c++) {
+            valid = isdigit((unsigned char)*c);
+            if (valid)
+                n = n * 10 + (*c - '0');
+        }
+        if (!valid || n < 200 || n > 599) {
             hb_errorf(l, v, "respondWith.response.status must be an HTTP status from 200 to 599, not \"%s\"", s);
-        else if (s != NULL)
-            r->status = (int)n;
+        } else {
+            r->status = n;
+        }
         free(s);
     } else if (strcmp(key, "headers") == 0) {
-        if (v->type != YAML_MAPPING_NODE) {
-            hb_errorf(l, v, "respondWith.response.headers must be a mapping, not %s", hb_node_kind(v));
-            return -1;
-        }
-        size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
-        r->headers = hb_xcalloc(n, sizeof(hb_kv_t));
-        for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-            char *name = hb_get_str(l, hb_node(l, p->key), "a response header name");
-            char *value = hb_get_str(l, hb_node(l, p->value), "a response header value");
-            if (name != NULL && value != NULL) {
-                r->headers[r->num_headers].key = name;
-                r->headers[r->num_headers++].value = value;
-            } else {
-                free(name);
-                free(value);
-            }
-        }
+        hb_parse_response_headers(l, v, r);
     } else if (strcmp(key, "body") == 0) {
         char *s = hb_get_str(l, v, "respondWith.response.body"), err[256];
         if (s == NULL)
@@ -754,12 +894,12 @@ static int hb_respond_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_
     hb_respond_ctx_t *rc = target;
     if (strcmp(key, "filter") == 0) {
         rc->filter = v;
-        hb_reqfilter_free(rc->r->filter);
         rc->r->filter = hb_get_reqfilter(l, v, "respondWith.filter");
     } else if (strcmp(key, "skipTriggeringRuns") == 0) {
         hb_get_bool(l, v, "respondWith.skipTriggeringRuns", &rc->r->skip_triggering_runs);
     } else if (strcmp(key, "response") == 0) {
-        hb_each_key(l, v, "respondWith.response", hb_response_key, rc->r);
+        rc->response = v;
+        hb_each_key(l, v, "respondWith.response", hb_response_key, rc);
     } else {
         hb_unknown_key(l, k, key, "respondWith (expected filter, skipTriggeringRuns, response)");
     }
@@ -782,14 +922,17 @@ static void hb_respond_free(hb_respond_config_t *r)
 
 static void hb_parse_respond(hb_loader_t *l, yaml_node_t *node, hb_endpoint_config_t *ep)
 {
-    hb_respond_free(ep->respond_with);
     ep->respond_with = hb_xcalloc(1, sizeof(hb_respond_config_t));
     ep->respond_with->status = 200;
-    hb_respond_ctx_t rc = {ep->respond_with, NULL};
+    hb_respond_ctx_t rc = {.r = ep->respond_with};
     if (hb_each_key(l, node, "respondWith", hb_respond_key, &rc) != 0)
         return;
     if (rc.filter == NULL)
         hb_errorf(l, node, "respondWith needs a filter: without one it would answer every request");
+    /* an answer nobody wrote is more likely a mistake than a wish for an empty 200: `response: {}` says so */
+    if (rc.response == NULL)
+        hb_errorf(l, node,
+                  "respondWith needs a response (status, headers, body); write `response: {}` for an empty 200");
     if (ep->respond_with->body == NULL) {
         char err[64];
         ep->respond_with->body = hb_template_compile("", err, sizeof(err));
@@ -798,6 +941,7 @@ static void hb_parse_respond(hb_loader_t *l, yaml_node_t *node, hb_endpoint_conf
 
 typedef struct hb_trigger_ctx {
     hb_trigger_config_t *t;
+    yaml_node_t *name;
     yaml_node_t *topic;
 } hb_trigger_ctx_t;
 
@@ -806,8 +950,8 @@ static int hb_trigger_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_
     hb_trigger_ctx_t *tc = target;
     if (strcmp(key, "name") == 0) {
         hb_set_str(l, v, "triggers[].name", &tc->t->name);
+        tc->name = v;
     } else if (strcmp(key, "filter") == 0) {
-        hb_reqfilter_free(tc->t->filter);
         tc->t->filter = hb_get_reqfilter(l, v, "triggers[].filter");
     } else if (strcmp(key, "topic") == 0) {
         hb_set_str(l, v, "triggers[].topic", &tc->t->topic);
@@ -818,31 +962,56 @@ static int hb_trigger_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_
     return 0;
 }
 
-static void hb_parse_triggers(hb_loader_t *l, yaml_node_t *node, hb_endpoint_config_t *ep)
+/*
+ * triggers: parsed once the endpoint's id is known (id may come after triggers), since a trigger's topic may use
+ * {id} as kafka.topic does. id is NULL when the endpoint has no valid id (already reported).
+ */
+static void hb_parse_triggers(hb_loader_t *l, yaml_node_t *node, hb_endpoint_config_t *ep, const char *id)
 {
     if (node->type != YAML_SEQUENCE_NODE) {
         hb_errorf(l, node, "triggers must be a list, not %s", hb_node_kind(node));
         return;
     }
     size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    if (n == 0) {
+        /* "no trigger" could be read as "publish nothing": leaving the key out says "publish everything" clearly */
+        hb_errorf(l, node, "triggers is empty: leave it out to publish every verified request to the endpoint's topic");
+        return;
+    }
     ep->triggers = hb_xcalloc(n, sizeof(hb_trigger_config_t));
+    yaml_node_t **names = hb_xcalloc(n, sizeof(yaml_node_t *));
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *item = hb_node(l, node->data.sequence.items.start[i]);
         hb_trigger_config_t *t = &ep->triggers[ep->num_triggers++];
-        hb_trigger_ctx_t tc = {t, NULL};
+        hb_trigger_ctx_t tc = {.t = t};
         if (hb_each_key(l, item, "a trigger", hb_trigger_key, &tc) != 0)
             continue;
+        if (t->topic != NULL) {
+            /* without a valid id, still check the rest of the template */
+            char *topic = hb_render_topic(t->topic, id != NULL ? id : "id");
+            if (!hb_topic_name_valid(topic))
+                hb_errorf(l, tc.topic,
+                          "trigger topic \"%s\" is not a valid Kafka topic name (1 to 249 of A-Z a-z 0-9 . _ -)",
+                          topic);
+            free(t->topic);
+            t->topic = topic;
+        }
+        /* the name is what a consumer sees in the event's `triggers`: an unnamed trigger could not be told apart */
         if (t->name == NULL || *t->name == '\0') {
-            hb_errorf(l, item, "a trigger needs a name (it is written in the event's `triggers`)");
+            hb_errorf(l, tc.name != NULL ? tc.name : item,
+                      "a trigger needs a name (it is written in the event's `triggers`)");
             continue;
         }
-        for (size_t j = 0; j + 1 < ep->num_triggers; j++)
-            if (ep->triggers[j].name != NULL && strcmp(ep->triggers[j].name, t->name) == 0)
-                hb_errorf(l, item, "duplicate trigger name \"%s\"", t->name);
-        if (t->topic != NULL && !hb_topic_name_valid(t->topic))
-            hb_errorf(l, tc.topic,
-                      "trigger topic \"%s\" is not a valid Kafka topic name (1 to 249 of A-Z a-z 0-9 . _ -)", t->topic);
+        names[i] = tc.name;
+        for (size_t j = 0; j < i; j++) {
+            if (ep->triggers[j].name != NULL && names[j] != NULL && strcmp(ep->triggers[j].name, t->name) == 0) {
+                hb_errorf(l, tc.name, "duplicate trigger name \"%s\" (first at line %u)", t->name,
+                          (unsigned)names[j]->start_mark.line + 1);
+                break;
+            }
+        }
     }
+    free(names);
 }
 
 static int hb_endpoint_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
@@ -873,7 +1042,7 @@ static int hb_endpoint_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml
     } else if (strcmp(key, "respondWith") == 0) {
         hb_parse_respond(l, v, ep);
     } else if (strcmp(key, "triggers") == 0) {
-        hb_parse_triggers(l, v, ep);
+        ec->triggers = v; /* parsed once the id is known */
     } else {
         hb_unknown_key(
             l, k, key,
@@ -909,9 +1078,11 @@ static void hb_parse_endpoints(hb_loader_t *l, yaml_node_t *node, hb_config_t *c
         yaml_node_t *item = hb_node(l, node->data.sequence.items.start[i]);
         hb_endpoint_config_t *ep = &cfg->endpoints[cfg->num_endpoints++];
         ep->line = (unsigned)item->start_mark.line + 1;
-        hb_endpoint_ctx_t ec = {ep, 0, 0, NULL};
+        hb_endpoint_ctx_t ec = {.ep = ep};
         if (hb_each_key(l, item, "an endpoint", hb_endpoint_key, &ec) != 0)
             continue;
+        if (ec.triggers != NULL)
+            hb_parse_triggers(l, ec.triggers, ep, ep->id != NULL && hb_endpoint_id_valid(ep->id) ? ep->id : NULL);
         if (ep->id == NULL) {
             hb_errorf(l, item, "an endpoint needs an id");
         } else if (!hb_endpoint_id_valid(ep->id)) {
@@ -972,22 +1143,6 @@ static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node
         hb_unknown_key(l, k, key, "the configuration (expected server, admin, kafka, durability, endpoints)");
     }
     return 0;
-}
-
-static char *hb_render_topic(const char *tmpl, const char *id)
-{
-    hb_buf_t out;
-    hb_buf_init(&out);
-    hb_buf_puts(&out, "");
-    for (const char *p = tmpl; *p != '\0'; p++) {
-        if (strncmp(p, "{id}", 4) == 0) {
-            hb_buf_puts(&out, id);
-            p += 3;
-        } else {
-            hb_buf_putc(&out, *p);
-        }
-    }
-    return hb_buf_release(&out);
 }
 
 hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, const hb_config_env_t *env,

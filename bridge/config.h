@@ -35,21 +35,24 @@ typedef struct hb_example {
 struct hb_reqfilter;
 struct hb_template;
 
-/** `respondWith:` of an endpoint: an immediate response for handshakes (Trigger.dev's respondWith). */
+/**
+ * `respondWith:` of an endpoint: an immediate response for handshakes (Trigger.dev's respondWith). `filter` and
+ * `response` are compulsory (`response: {}` is an empty 200).
+ */
 typedef struct hb_respond_config {
     struct hb_reqfilter *filter; /* compiled; never NULL */
-    int skip_triggering_runs;    /* answer and stop: nothing verified or published */
-    int status;                  /* default 200 */
-    hb_kv_t *headers;
+    int skip_triggering_runs;    /* answer and stop: nothing verified or published; default false */
+    int status;                  /* 200 to 599; default 200 */
+    hb_kv_t *headers; /* names lower-cased at load (h2o wants them so), unique, HTTP tokens; values without CR/LF */
     size_t num_headers;
     struct hb_template *body; /* compiled template; never NULL (empty text by default) */
 } hb_respond_config_t;
 
-/** One of `triggers:`, Trigger.dev's onRequest({ filter }). */
+/** One of `triggers:` (a non-empty list when given), Trigger.dev's onRequest({ filter }). */
 typedef struct hb_trigger_config {
-    char *name;
+    char *name;                  /* compulsory, non-empty, unique in the endpoint */
     struct hb_reqfilter *filter; /* NULL: every verified request */
-    char *topic;                 /* the topic it routes to: its own `topic`, else the endpoint's */
+    char *topic;                 /* the topic it routes to: its own `topic` with {id} replaced, else the endpoint's */
 } hb_trigger_config_t;
 
 typedef struct hb_endpoint_config {

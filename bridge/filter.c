@@ -265,12 +265,16 @@ typedef struct hb_compile {
     hb_buf_t path; /* where we are, for messages */
     char *err;
     size_t errlen;
+    const msgpack_object *where; /* the key or value at fault, inside the caller's object */
 } hb_compile_t;
 
-static int hb_fail(hb_compile_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int hb_fail(hb_compile_t *c, const msgpack_object *where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int hb_fail(hb_compile_t *c, const char *fmt, ...)
+/* Records the error and the object at fault (a key or a value of the filter being compiled); returns -1. */
+static int hb_fail(hb_compile_t *c, const msgpack_object *where, const char *fmt, ...)
 {
+    c->where = where;
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
@@ -284,8 +288,8 @@ static int hb_compile_op(hb_compile_t *c, const msgpack_object *o, hb_op_t *op)
 {
     if (o->type != MSGPACK_OBJECT_MAP || o->via.map.size != 1) {
         if (o->type == MSGPACK_OBJECT_MAP && o->via.map.size > 1)
-            return hb_fail(c, "an operator object holds exactly one operator, this one has %u", o->via.map.size);
-        return hb_fail(c, "expected an operator object such as {\"$startsWith\": \"x\"}, not %s", hb_type_name(o));
+            return hb_fail(c, o, "an operator object holds exactly one operator, this one has %u", o->via.map.size);
+        return hb_fail(c, o, "expected an operator object such as {\"$startsWith\": \"x\"}, not %s", hb_type_name(o));
     }
     const msgpack_object *k = &o->via.map.ptr[0].key, *v = &o->via.map.ptr[0].val;
     size_t klen = k->type == MSGPACK_OBJECT_STR ? k->via.str.size : 0;
@@ -294,7 +298,7 @@ static int hb_compile_op(hb_compile_t *c, const msgpack_object *o, hb_op_t *op)
         if (klen == strlen(hb_op_names[code]) && memcmp(k->via.str.ptr, hb_op_names[code], klen) == 0)
             break;
     if (code == HB_ARRAY_SIZE(hb_op_names))
-        return hb_fail(c, "unknown operator \"%.*s\"", (int)klen, klen ? k->via.str.ptr : "");
+        return hb_fail(c, k, "unknown operator \"%.*s\"", (int)klen, klen ? k->via.str.ptr : "");
     op->code = (hb_opcode_t)code;
     const char *name = hb_op_names[code];
     switch (op->code) {
@@ -302,7 +306,7 @@ static int hb_compile_op(hb_compile_t *c, const msgpack_object *o, hb_op_t *op)
     case HB_OP_ENDS_WITH:
     case HB_OP_IGNORE_CASE_EQUALS:
         if (!hb_obj_is_str(v))
-            return hb_fail(c, "%s takes a string, not %s", name, hb_type_name(v));
+            return hb_fail(c, v, "%s takes a string, not %s", name, hb_type_name(v));
         hb_scalar_from(v, &op->arg);
         if (op->code == HB_OP_IGNORE_CASE_EQUALS) {
             op->folded = hb_xcalloc(op->arg.len + 1, sizeof(uint32_t));
@@ -315,18 +319,19 @@ static int hb_compile_op(hb_compile_t *c, const msgpack_object *o, hb_op_t *op)
             op->list = hb_xcalloc(v->via.array.size, sizeof(hb_scalar_t));
             for (uint32_t i = 0; i < v->via.array.size; i++) {
                 if (hb_scalar_from(&v->via.array.ptr[i], &op->list[op->nlist]) != 0)
-                    return hb_fail(c, "$anythingBut takes a value or a list of values, not a list holding %s",
+                    return hb_fail(c, &v->via.array.ptr[i],
+                                   "$anythingBut takes a value or a list of values, not a list holding %s",
                                    hb_type_name(&v->via.array.ptr[i]));
                 op->nlist++;
             }
         } else if (hb_scalar_from(v, &op->arg) != 0) {
-            return hb_fail(c, "$anythingBut takes a value or a list of values, not %s", hb_type_name(v));
+            return hb_fail(c, v, "$anythingBut takes a value or a list of values, not %s", hb_type_name(v));
         }
         break;
     case HB_OP_EXISTS:
     case HB_OP_IS_NULL:
         if (v->type != MSGPACK_OBJECT_BOOLEAN)
-            return hb_fail(c, "%s takes true or false, not %s", name, hb_type_name(v));
+            return hb_fail(c, v, "%s takes true or false, not %s", name, hb_type_name(v));
         hb_scalar_from(v, &op->arg);
         break;
     case HB_OP_GT:
@@ -334,20 +339,20 @@ static int hb_compile_op(hb_compile_t *c, const msgpack_object *o, hb_op_t *op)
     case HB_OP_GTE:
     case HB_OP_LTE:
         if (!hb_obj_is_num(v))
-            return hb_fail(c, "%s takes a number, not %s", name, hb_type_name(v));
+            return hb_fail(c, v, "%s takes a number, not %s", name, hb_type_name(v));
         hb_scalar_from(v, &op->arg);
         break;
     case HB_OP_BETWEEN:
         if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != 2 || !hb_obj_is_num(&v->via.array.ptr[0]) ||
             !hb_obj_is_num(&v->via.array.ptr[1]))
-            return hb_fail(c, "$between takes [low, high], two numbers");
+            return hb_fail(c, v, "$between takes [low, high], two numbers");
         op->lo = hb_obj_num(&v->via.array.ptr[0]);
         op->hi = hb_obj_num(&v->via.array.ptr[1]);
         break;
     case HB_OP_INCLUDES:
     case HB_OP_NOT:
         if (v->type == MSGPACK_OBJECT_NIL || hb_scalar_from(v, &op->arg) != 0)
-            return hb_fail(c, "%s takes a string, a number or a boolean, not %s", name, hb_type_name(v));
+            return hb_fail(c, v, "%s takes a string, a number or a boolean, not %s", name, hb_type_name(v));
         break;
     }
     return 0;
@@ -362,7 +367,8 @@ static int hb_compile_rule(hb_compile_t *c, const msgpack_object *v, hb_rule_t *
         return (r->nested = hb_compile_filter(c, v, depth + 1)) != NULL ? 0 : -1;
     }
     if (v->type != MSGPACK_OBJECT_ARRAY)
-        return hb_fail(c, "expected a list (of values, or of operator objects) or a nested filter, not %s; write [%s]",
+        return hb_fail(c, v,
+                       "expected a list (of values, or of operator objects) or a nested filter, not %s; write [%s]",
                        hb_type_name(v), v->type == MSGPACK_OBJECT_STR ? "\"...\"" : "...");
     uint32_t n = v->via.array.size;
     if (n == 0) {
@@ -377,7 +383,8 @@ static int hb_compile_rule(hb_compile_t *c, const msgpack_object *v, hb_rule_t *
         for (uint32_t i = 0; i < n; i++) {
             hb_buf_printf(&c->path, "[%u]", i);
             if (v->via.array.ptr[i].type != MSGPACK_OBJECT_MAP)
-                return hb_fail(c, "a list mixes operator objects and %s", hb_type_name(&v->via.array.ptr[i]));
+                return hb_fail(c, &v->via.array.ptr[i], "a list mixes operator objects and %s",
+                               hb_type_name(&v->via.array.ptr[i]));
             r->nops++;
             if (hb_compile_op(c, &v->via.array.ptr[i], &r->ops[i]) != 0)
                 return -1;
@@ -392,11 +399,11 @@ static int hb_compile_rule(hb_compile_t *c, const msgpack_object *v, hb_rule_t *
         const msgpack_object *item = &v->via.array.ptr[i];
         hb_scalar_t s;
         if (item->type == MSGPACK_OBJECT_NIL || hb_scalar_from(item, &s) != 0)
-            return hb_fail(c, "a list of values holds strings, numbers or booleans, not %s", hb_type_name(item));
+            return hb_fail(c, item, "a list of values holds strings, numbers or booleans, not %s", hb_type_name(item));
         r->values[r->nvalues++] = s;
         if (s.type != r->values[0].type)
-            return hb_fail(c, "a list mixes %s and %s: all values of a list must be of one type", hb_type_name(first),
-                           hb_type_name(item));
+            return hb_fail(c, item, "a list mixes %s and %s: all values of a list must be of one type",
+                           hb_type_name(first), hb_type_name(item));
     }
     return 0;
 }
@@ -404,11 +411,11 @@ static int hb_compile_rule(hb_compile_t *c, const msgpack_object *v, hb_rule_t *
 static hb_filter_t *hb_compile_filter(hb_compile_t *c, const msgpack_object *o, int depth)
 {
     if (o->type != MSGPACK_OBJECT_MAP) {
-        hb_fail(c, "a filter is an object, not %s", hb_type_name(o));
+        hb_fail(c, o, "a filter is an object, not %s", hb_type_name(o));
         return NULL;
     }
     if (depth > 64) {
-        hb_fail(c, "the filter nests too deeply");
+        hb_fail(c, o, "the filter nests too deeply");
         return NULL;
     }
     hb_filter_t *f = hb_xcalloc(1, sizeof(*f));
@@ -417,7 +424,7 @@ static hb_filter_t *hb_compile_filter(hb_compile_t *c, const msgpack_object *o, 
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key;
         if (k->type != MSGPACK_OBJECT_STR) {
-            hb_fail(c, "filter keys are strings");
+            hb_fail(c, k, "filter keys are strings");
             goto Error;
         }
         hb_rule_t *r = &f->rules[f->nrules++];
@@ -426,7 +433,7 @@ static hb_filter_t *hb_compile_filter(hb_compile_t *c, const msgpack_object *o, 
         hb_buf_printf(&c->path, "%s%s", base ? "." : "", r->key);
         if (r->keylen > 0 && r->key[0] == '$' && o->via.map.ptr[i].val.type != MSGPACK_OBJECT_ARRAY &&
             o->via.map.ptr[i].val.type != MSGPACK_OBJECT_MAP) {
-            hb_fail(c, "an operator must be inside a list: write [{\"%s\": ...}]", r->key);
+            hb_fail(c, k, "an operator must be inside a list: write [{\"%s\": ...}]", r->key);
             goto Error;
         }
         if (hb_compile_rule(c, &o->via.map.ptr[i].val, r, depth) != 0)
@@ -650,93 +657,140 @@ void hb_reqfilter_free(hb_reqfilter_t *f)
     free(f);
 }
 
+/* 1 when the len bytes at s are an HTTP token (RFC 9110 tchar), as method and header names are. */
+static int hb_is_token(const char *s, size_t len)
+{
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL)))
+            return 0;
+    }
+    return 1;
+}
+
 /* headers: / query: a map of name → list of strings, or of $startsWith / $endsWith / $ignoreCaseEquals. */
-static int hb_compile_strmap(hb_compile_t *c, const msgpack_object *o, const char *what, int lower, hb_rule_t **out,
+static int hb_compile_strmap(hb_compile_t *c, const msgpack_object *o, const char *what, int header, hb_rule_t **out,
                              size_t *n)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
-        return hb_fail(c, "%s is a map of name → list, not %s", what, hb_type_name(o));
+        return hb_fail(c, o, "%s is a map of name → list, not %s", what, hb_type_name(o));
     *out = hb_xcalloc(o->via.map.size, sizeof(hb_rule_t));
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
         if (k->type != MSGPACK_OBJECT_STR)
-            return hb_fail(c, "%s names are strings", what);
+            return hb_fail(c, k, "%s names are strings", what);
         hb_rule_t *r = &(*out)[(*n)++];
         r->key = hb_xstrndup(k->via.str.ptr, k->via.str.size);
         r->keylen = k->via.str.size;
-        for (size_t j = 0; lower && j < r->keylen; j++)
+        /* header names are matched case-insensitively: keep them lower-cased, as h2o gives them */
+        for (size_t j = 0; header && j < r->keylen; j++)
             if (r->key[j] >= 'A' && r->key[j] <= 'Z')
                 r->key[j] = (char)(r->key[j] - 'A' + 'a');
         c->path.len = 0;
         hb_buf_printf(&c->path, "%s.%s", what, r->key);
+        if (header && !hb_is_token(r->key, r->keylen))
+            return hb_fail(c, k, "\"%s\" is not a header name (letters, digits and !#$%%&'*+-.^_`|~)", r->key);
         if (v->type == MSGPACK_OBJECT_MAP)
-            return hb_fail(c, "expected a list of strings or of string operators, not an object");
+            return hb_fail(c, v, "expected a list of strings or of string operators, not an object");
         if (hb_compile_rule(c, v, r, 0) != 0)
             return -1;
         for (size_t j = 0; j < r->nvalues; j++)
             if (r->values[j].type != HB_V_STR)
-                return hb_fail(c, "%s values are strings: quote them", what);
+                return hb_fail(c, &v->via.array.ptr[j], "%s values are strings: quote them", what);
         for (size_t j = 0; j < r->nops; j++)
             if (r->ops[j].code != HB_OP_STARTS_WITH && r->ops[j].code != HB_OP_ENDS_WITH &&
                 r->ops[j].code != HB_OP_IGNORE_CASE_EQUALS)
-                return hb_fail(c, "%s takes only $startsWith, $endsWith and $ignoreCaseEquals, not %s", what,
+                return hb_fail(c, &v->via.array.ptr[j].via.map.ptr[0].key,
+                               "%s takes only $startsWith, $endsWith and $ignoreCaseEquals, not %s", what,
                                hb_op_names[r->ops[j].code]);
     }
     return 0;
 }
 
-hb_reqfilter_t *hb_reqfilter_compile(const msgpack_object *filter, char *err, size_t errlen)
+hb_reqfilter_t *hb_reqfilter_compile(const msgpack_object *filter, const msgpack_object **where, char *err,
+                                     size_t errlen)
 {
     hb_compile_t c = {.err = err, .errlen = errlen};
     hb_buf_init(&c.path);
     hb_reqfilter_t *f = hb_xcalloc(1, sizeof(*f));
+    /* each part once: a repeated key (YAML and JSON allow them) would replace or overrun what was compiled */
+    const msgpack_object *seen_method = NULL, *seen_headers = NULL, *seen_query = NULL, *seen_body = NULL;
     if (filter->type != MSGPACK_OBJECT_MAP) {
-        hb_fail(&c, "a request filter is an object with method, headers, query and body, not %s", hb_type_name(filter));
+        hb_fail(&c, filter, "a request filter is an object with method, headers, query and body, not %s",
+                hb_type_name(filter));
         goto Error;
     }
     for (uint32_t i = 0; i < filter->via.map.size; i++) {
         const msgpack_object *k = &filter->via.map.ptr[i].key, *v = &filter->via.map.ptr[i].val;
         size_t klen = k->type == MSGPACK_OBJECT_STR ? k->via.str.size : 0;
         const char *key = klen ? k->via.str.ptr : "";
+        const msgpack_object **seen = NULL;
+        if (klen == 6 && memcmp(key, "method", 6) == 0)
+            seen = &seen_method;
+        else if ((klen == 7 && memcmp(key, "headers", 7) == 0) || (klen == 6 && memcmp(key, "header", 6) == 0))
+            seen = &seen_headers;
+        else if (klen == 5 && memcmp(key, "query", 5) == 0)
+            seen = &seen_query;
+        else if (klen == 4 && memcmp(key, "body", 4) == 0)
+            seen = &seen_body;
         c.path.len = 0;
-        if (klen == 6 && memcmp(key, "method", 6) == 0) {
+        if (seen == NULL) {
+            hb_fail(&c, k, "unknown key \"%.*s\" in a request filter (expected method, headers, query, body)",
+                    (int)klen, key);
+            goto Error;
+        }
+        if (*seen != NULL) {
+            hb_fail(&c, k, "%.*s is given twice%s", (int)klen, key,
+                    seen == &seen_headers ? " (header and headers are one key)" : "");
+            goto Error;
+        }
+        *seen = k;
+        if (seen == &seen_method) {
             hb_buf_puts(&c.path, "method");
             if (v->type != MSGPACK_OBJECT_ARRAY) {
-                hb_fail(&c, "method is a list such as [POST], not %s", hb_type_name(v));
+                hb_fail(&c, v, "method is a list such as [POST], not %s", hb_type_name(v));
                 goto Error;
             }
             f->methods = hb_xcalloc(v->via.array.size, sizeof(char *));
             for (uint32_t j = 0; j < v->via.array.size; j++) {
                 const msgpack_object *m = &v->via.array.ptr[j];
                 if (m->type != MSGPACK_OBJECT_STR) {
-                    hb_fail(&c, "methods are strings, not %s", hb_type_name(m));
+                    hb_fail(&c, m, "methods are strings, not %s", hb_type_name(m));
                     goto Error;
                 }
+                if (!hb_is_token(m->via.str.ptr, m->via.str.size)) {
+                    hb_fail(&c, m,
+                            "\"%.*s\" is not an HTTP method: write one method per list item, such as [GET, POST]",
+                            (int)m->via.str.size, m->via.str.ptr);
+                    goto Error;
+                }
+                /* written in any case, matched as sent: methods are case-sensitive and senders use upper case */
                 char *name = hb_xstrndup(m->via.str.ptr, m->via.str.size);
                 for (char *p = name; *p != '\0'; p++)
                     if (*p >= 'a' && *p <= 'z')
                         *p = (char)(*p - 'a' + 'A');
                 f->methods[f->nmethods++] = name;
             }
-        } else if ((klen == 7 && memcmp(key, "headers", 7) == 0) || (klen == 6 && memcmp(key, "header", 6) == 0)) {
+        } else if (seen == &seen_headers) {
             if (hb_compile_strmap(&c, v, "headers", 1, &f->headers, &f->nheaders) != 0)
                 goto Error;
-        } else if (klen == 5 && memcmp(key, "query", 5) == 0) {
+        } else if (seen == &seen_query) {
             if (hb_compile_strmap(&c, v, "query", 0, &f->query, &f->nquery) != 0)
                 goto Error;
-        } else if (klen == 4 && memcmp(key, "body", 4) == 0) {
+        } else {
             hb_buf_puts(&c.path, "body");
             if ((f->body = hb_compile_filter(&c, v, 0)) == NULL)
                 goto Error;
-        } else {
-            hb_fail(&c, "unknown key \"%.*s\" in a request filter (expected method, headers, query, body)", (int)klen,
-                    key);
-            goto Error;
         }
     }
     hb_buf_dispose(&c.path);
     return f;
 Error:
+    if (where != NULL)
+        *where = c.where;
     hb_buf_dispose(&c.path);
     hb_reqfilter_free(f);
     return NULL;

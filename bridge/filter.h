@@ -27,8 +27,16 @@ int hb_filter_match(const hb_filter_t *f, const msgpack_object *payload, hb_buf_
 /** A request filter: `method`, `headers` (or `header`), `query`, `body` (an EventFilter). */
 typedef struct hb_reqfilter hb_reqfilter_t;
 
-/** Compiles a request filter given as a msgpack map. NULL on error, place and reason in err. Setup thread. */
-hb_reqfilter_t *hb_reqfilter_compile(const msgpack_object *filter, char *err, size_t errlen);
+/**
+ * Compiles a request filter given as a msgpack map. Each part at most once (`header` is another name for `headers`);
+ * methods and header names are HTTP tokens; header and query values are strings or $startsWith, $endsWith,
+ * $ignoreCaseEquals; body is an EventFilter, as for hb_filter_compile(). NULL on error, with the place inside the
+ * filter ("query.hub.mode[0]") and the reason in err, and, when where is not NULL, *where set to the key or value at
+ * fault: a pointer into filter (so a caller can map it back to its source, e.g. a YAML line and column). The result
+ * does not point into filter. Setup thread.
+ */
+hb_reqfilter_t *hb_reqfilter_compile(const msgpack_object *filter, const msgpack_object **where, char *err,
+                                     size_t errlen);
 /** Accepts NULL. */
 void hb_reqfilter_free(hb_reqfilter_t *f);
 /** 1 when the filter has a `body` part (so the body must be parsed to match it). */

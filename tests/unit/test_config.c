@@ -5,7 +5,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "body.h"
 #include "config.h"
+#include "filter.h"
+#include "respond.h"
 #include "tap.h"
 
 #define B(s) s, sizeof(s) - 1
@@ -67,8 +70,8 @@ static const hb_config_env_t fake_env = {fake_getenv, fake_read_file, NULL};
 static const struct {
     const char *what;
     const char *yaml;
-    int nerrors;         /* exact number of error lines */
-    const char *want[8]; /* substrings the error output must contain */
+    int nerrors;          /* exact number of error lines */
+    const char *want[10]; /* substrings the error output must contain */
 } error_rows[] = {
     {"unknown top-level key",
      "servre:\n  listen: \":80\"\n" EP,
@@ -287,6 +290,250 @@ static const struct {
      1,
      {"cfg.yaml:2:1: found character that cannot start any token while scanning for the next token"}},
     {"bad indentation", "server:\n  listen: \":80\"\n threads: 2\n", 1, {"cfg.yaml:3:2: "}},
+    /* respondWith */
+    {"respondWith without a filter",
+     EP "    respondWith:\n      response: {status: 200}\n",
+     1,
+     {"cfg.yaml:5:7: respondWith needs a filter: without one it would answer every request"}},
+    {"respondWith without a response",
+     EP "    respondWith:\n      filter: {method: [GET]}\n",
+     1,
+     {"cfg.yaml:5:7: respondWith needs a response (status, headers, body); write `response: {}` for an empty 200"}},
+    {"respondWith with neither filter nor response",
+     EP "    respondWith:\n      skipTriggeringRuns: true\n",
+     2,
+     {"cfg.yaml:5:7: respondWith needs a filter", "cfg.yaml:5:7: respondWith needs a response"}},
+    {"respondWith is a list",
+     EP "    respondWith: [a]\n",
+     1,
+     {"cfg.yaml:4:18: respondWith must be a mapping, not a list"}},
+    {"respondWith is null", EP "    respondWith:\n", 1, {"cfg.yaml:4:17: respondWith must be a mapping, not null"}},
+    {"response is a scalar",
+     EP "    respondWith:\n      filter: {}\n      response: ok\n",
+     1,
+     {"cfg.yaml:6:17: respondWith.response must be a mapping, not a scalar"}},
+    {"status 99",
+     EP "    respondWith:\n      filter: {}\n      response: {status: 99}\n",
+     1,
+     {"cfg.yaml:6:26: respondWith.response.status must be an HTTP status from 200 to 599, not \"99\""}},
+    {"status 100 (no final answer)",
+     EP "    respondWith:\n      filter: {}\n      response: {status: 100}\n",
+     1,
+     {"cfg.yaml:6:26: respondWith.response.status must be an HTTP status from 200 to 599, not \"100\""}},
+    {"status 600",
+     EP "    respondWith:\n      filter: {}\n      response: {status: 600}\n",
+     1,
+     {"cfg.yaml:6:26: respondWith.response.status must be an HTTP status from 200 to 599, not \"600\""}},
+    {"status is a word",
+     EP "    respondWith:\n      filter: {}\n      response: {status: ok}\n",
+     1,
+     {"cfg.yaml:6:26: respondWith.response.status must be an HTTP status from 200 to 599, not \"ok\""}},
+    {"status with a sign",
+     EP "    respondWith:\n      filter: {}\n      response: {status: \"+200\"}\n",
+     1,
+     {"cfg.yaml:6:26: respondWith.response.status must be an HTTP status", "not \"+200\""}},
+    {"status 200.0", EP "    respondWith:\n      filter: {}\n      response: {status: 200.0}\n", 1, {"not \"200.0\""}},
+    {"status is a list",
+     EP "    respondWith:\n      filter: {}\n      response: {status: [200]}\n",
+     1,
+     {"cfg.yaml:6:26: respondWith.response.status must be a string, not a list"}},
+    {"unknown key in respondWith",
+     EP "    respondWith:\n      filter: {}\n      response: {}\n      skipRuns: true\n",
+     1,
+     {"cfg.yaml:7:7: unknown key \"skipRuns\" in respondWith (expected filter, skipTriggeringRuns, response)"}},
+    {"unknown key in a response",
+     EP "    respondWith:\n      filter: {}\n      response:\n        status: 200\n        bdy: x\n",
+     1,
+     {"cfg.yaml:8:9: unknown key \"bdy\" in respondWith.response (expected status, headers, body)"}},
+    {"skipTriggeringRuns is not a boolean",
+     EP "    respondWith:\n      filter: {}\n      response: {}\n      skipTriggeringRuns: yes\n",
+     1,
+     {"cfg.yaml:7:27: respondWith.skipTriggeringRuns must be true or false, not \"yes\""}},
+    {"response headers is a list",
+     EP "    respondWith:\n      filter: {}\n      response: {headers: [a]}\n",
+     1,
+     {"cfg.yaml:6:27: respondWith.response.headers must be a mapping, not a list"}},
+    {"response header name with a space",
+     EP "    respondWith:\n      filter: {}\n      response:\n        headers:\n          \"X Bad\": 1\n",
+     1,
+     {"cfg.yaml:8:11: \"x bad\" is not a header name"}},
+    {"response header value with a line break",
+     EP "    respondWith:\n      filter: {}\n      response:\n        headers:\n          X-A: \"a\\r\\nX-B: b\"\n",
+     1,
+     {"cfg.yaml:8:16: the value of response header x-a holds a control character"}},
+    {"response header given twice in different cases",
+     EP "    respondWith:\n      filter: {}\n      response:\n        headers:\n          Content-Type: text/plain\n"
+        "          content-type: text/html\n",
+     1,
+     {"cfg.yaml:9:11: response header content-type is given twice (names are case-insensitive)"}},
+    {"response headers that frame the message",
+     EP "    respondWith:\n      filter: {}\n      response:\n        headers:\n          Content-Length: 3\n"
+        "          Connection: close\n          X-Ok: yes\n",
+     2,
+     {"cfg.yaml:8:11: response header content-length frames the message; the server writes it itself",
+      "cfg.yaml:9:11: response header connection frames the message"}},
+    {"response header value is a mapping",
+     EP "    respondWith:\n      filter: {}\n      response:\n        headers:\n          X-A: {b: c}\n",
+     1,
+     {"cfg.yaml:8:16: a response header value must be a string, not a mapping"}},
+    {"response body is a mapping",
+     EP "    respondWith:\n      filter: {}\n      response:\n        body: {a: 1}\n",
+     1,
+     {"cfg.yaml:7:15: respondWith.response.body must be a string, not a mapping"}},
+    {"response body with an unclosed {{",
+     EP "    respondWith:\n      filter: {}\n      response:\n        body: \"x {{query.a\"\n",
+     1,
+     {"cfg.yaml:7:15: respondWith.response.body: unclosed \"{{\" at offset 2"}},
+    {"respondWith given twice",
+     EP "    respondWith:\n      filter: {}\n      response: {}\n    respondWith:\n      filter: {}\n"
+        "      response: {}\n",
+     1,
+     {"cfg.yaml:7:5: duplicate key \"respondWith\" in an endpoint (first at line 4)"}},
+    {"response headers given twice",
+     EP "    respondWith:\n      filter: {}\n      response:\n        headers: {a: b}\n        headers: {c: d}\n",
+     1,
+     {"cfg.yaml:8:9: duplicate key \"headers\" in respondWith.response (first at line 7)"}},
+    /* request filters, in respondWith and in triggers: each error at the key or value at fault */
+    {"unknown operator in a respondWith filter",
+     EP "    respondWith:\n      filter:\n        method: [GET]\n        query: {hub.mode: [{$startWith: sub}]}\n"
+        "      response: {}\n",
+     1,
+     {"cfg.yaml:7:29: respondWith.filter: query.hub.mode[0]: unknown operator \"$startWith\""}},
+    {"unknown key in a request filter",
+     EP "    respondWith:\n      filter: {methods: [GET]}\n      response: {}\n",
+     1,
+     {"cfg.yaml:5:16: respondWith.filter: unknown key \"methods\" in a request filter (expected method, headers, "
+      "query, body)"}},
+    {"method is not a list",
+     EP "    respondWith:\n      filter: {method: GET}\n      response: {}\n",
+     1,
+     {"cfg.yaml:5:24: respondWith.filter: method: method is a list such as [POST], not a string"}},
+    {"method as one string with a comma",
+     EP "    respondWith:\n      filter: {method: [\"GET,POST\"]}\n      response: {}\n",
+     1,
+     {"cfg.yaml:5:25: respondWith.filter: method: \"GET,POST\" is not an HTTP method"}},
+    {"headers is not a map",
+     EP "    respondWith:\n      filter:\n        headers: [x-a]\n      response: {}\n",
+     1,
+     {"cfg.yaml:6:18: respondWith.filter: headers is a map of name → list, not an array"}},
+    {"header (alias) is not a map",
+     EP "    respondWith:\n      filter:\n        header: x-a\n      response: {}\n",
+     1,
+     {"cfg.yaml:6:17: respondWith.filter: headers is a map of name → list, not a string"}},
+    {"headers and header in one filter",
+     EP "    respondWith:\n      filter:\n        header: {x-a: [a]}\n        headers: {x-b: [b], x-c: [c]}\n"
+        "      response: {}\n",
+     1,
+     {"cfg.yaml:7:9: respondWith.filter: headers is given twice (header and headers are one key)"}},
+    {"method given twice in one filter",
+     EP "    respondWith:\n      filter:\n        method: [GET, PUT]\n        method: [POST]\n      response: {}\n",
+     1,
+     {"cfg.yaml:7:9: respondWith.filter: method is given twice"}},
+    {"a query filter with $gt",
+     EP "    respondWith:\n      filter:\n        query: {n: [{$gt: 1}]}\n      response: {}\n",
+     1,
+     {"cfg.yaml:6:22: respondWith.filter: query.n: query takes only $startsWith, $endsWith and $ignoreCaseEquals, "
+      "not $gt"}},
+    {"a query value that is a number",
+     EP "    respondWith:\n      filter:\n        query: {page: [1]}\n      response: {}\n",
+     1,
+     {"cfg.yaml:6:24: respondWith.filter: query.page: query values are strings: quote them"}},
+    {"a scalar where a list is expected, in a query filter",
+     EP "    respondWith:\n      filter:\n        query: {hub.mode: subscribe}\n      response: {}\n",
+     1,
+     {"cfg.yaml:6:27: respondWith.filter: query.hub.mode: expected a list"}},
+    {"filter is null",
+     EP "    respondWith:\n      filter:\n      response: {}\n",
+     1,
+     {"cfg.yaml:5:14: respondWith.filter: a request filter is an object with method, headers, query and body, "
+      "not null"}},
+    {"array mixing scalar types in a trigger filter",
+     EP "    triggers:\n      - name: t\n        filter:\n          body:\n            type: [a, 1]\n",
+     1,
+     {"cfg.yaml:8:23: triggers[].filter: body.type: a list mixes a string and a number"}},
+    {"an object with two operators in a trigger filter",
+     EP "    triggers:\n      - name: t\n        filter:\n          header:\n            x-a: [{$startsWith: a, "
+        "$endsWith: b}]\n",
+     1,
+     {"cfg.yaml:8:19: triggers[].filter: headers.x-a[0]: an operator object holds exactly one operator"}},
+    {"a scalar where an array is expected in a trigger body filter",
+     EP
+     "    triggers:\n      - name: t\n        filter:\n          body:\n            event:\n              type: push\n",
+     1,
+     {"cfg.yaml:9:21: triggers[].filter: body.event.type: expected a list"}},
+    {"an operator outside a list in a trigger body filter",
+     EP "    triggers:\n      - name: t\n        filter: {body: {ref: {$startsWith: refs/}}}\n",
+     1,
+     {"cfg.yaml:6:31: triggers[].filter: body.ref.$startsWith: an operator must be inside a list"}},
+    /* triggers */
+    {"triggers is an empty list",
+     EP "    triggers: []\n",
+     1,
+     {"cfg.yaml:4:15: triggers is empty: leave it out to publish every verified request to the endpoint's topic"}},
+    {"triggers is a mapping",
+     EP "    triggers:\n      t: {}\n",
+     1,
+     {"cfg.yaml:5:7: triggers must be a list, not a mapping"}},
+    {"a trigger is a scalar",
+     EP "    triggers: [t]\n",
+     1,
+     {"cfg.yaml:4:16: a trigger must be a mapping, not a scalar"}},
+    {"a trigger without a name",
+     EP "    triggers:\n      - filter: {}\n",
+     1,
+     {"cfg.yaml:5:9: a trigger needs a name (it is written in the event's `triggers`)"}},
+    {"a trigger with an empty name",
+     EP "    triggers:\n      - name: \"\"\n",
+     1,
+     {"cfg.yaml:5:15: a trigger needs a name"}},
+    {"duplicate trigger names",
+     EP "    triggers:\n      - name: t\n      - name: u\n      - name: t\n",
+     1,
+     {"cfg.yaml:7:15: duplicate trigger name \"t\" (first at line 5)"}},
+    {"unknown key in a trigger",
+     EP "    triggers:\n      - name: t\n        topics: x\n",
+     1,
+     {"cfg.yaml:6:9: unknown key \"topics\" in a trigger (expected name, filter, topic)"}},
+    {"a trigger topic that is not a topic name",
+     EP "    triggers:\n      - name: t\n        topic: \"{id}/x\"\n",
+     1,
+     {"cfg.yaml:6:16: trigger topic \"a/x\" is not a valid Kafka topic name"}},
+    {"a trigger topic that is empty",
+     EP "    triggers:\n      - name: t\n        topic: \"\"\n",
+     1,
+     {"cfg.yaml:6:16: trigger topic \"\" is not a valid Kafka topic name"}},
+    {"a trigger topic with an invalid endpoint id: one error for the id",
+     "endpoints:\n  - id: a/b\n    verify: none\n    triggers:\n      - name: t\n        topic: \"{id}.x\"\n",
+     1,
+     {"cfg.yaml:2:9: endpoint id \"a/b\" may only use"}},
+    {"triggers given twice",
+     EP "    triggers:\n      - name: t\n    triggers:\n      - name: u\n",
+     1,
+     {"cfg.yaml:6:5: duplicate key \"triggers\" in an endpoint (first at line 4)"}},
+    {"several respondWith and trigger errors, all reported",
+     "endpoints:\n"                               /* 1 */
+     "  - id: a\n"                                /* 2 */
+     "    verify: none\n"                         /* 3 */
+     "    respondWith:\n"                         /* 4 */
+     "      skipTriggeringRuns: maybe\n"          /* 5: not a boolean */
+     "      filter: {method: GET}\n"              /* 6: method not a list */
+     "      response: {status: 600, x: 1}\n"      /* 7: status, unknown key */
+     "    triggers:\n"                            /* 8 */
+     "      - name: t\n"                          /* 9 */
+     "        filter: {query: {a: [{$gt: 1}]}}\n" /* 10: operator not allowed in a query */
+     "      - name: t\n"                          /* 11: duplicate name */
+     "        topic: \"bad topic\"\n"             /* 12: bad topic */
+     "      - filter: {}\n"                       /* 13: no name */
+     "  - id: b\n"                                /* 14 */
+     "    verify: none\n"                         /* 15 */
+     "    respondWith:\n"                         /* 16 */
+     "      response: {}\n",                      /* 17: no filter */
+     9,
+     {"cfg.yaml:5:27: respondWith.skipTriggeringRuns", "cfg.yaml:6:24: respondWith.filter: method",
+      "cfg.yaml:7:26: respondWith.response.status", "cfg.yaml:7:31: unknown key \"x\" in respondWith.response",
+      "cfg.yaml:10:31: triggers[].filter: query.a: query takes only", "cfg.yaml:11:15: duplicate trigger name \"t\"",
+      "cfg.yaml:12:16: trigger topic \"bad topic\"", "cfg.yaml:13:9: a trigger needs a name",
+      "cfg.yaml:17:7: respondWith needs a filter"}},
     {"several errors, all reported",
      "server:\n"                    /* 1 */
      "  thread: 4\n"                /* 2: unknown key */
@@ -596,6 +843,221 @@ static void test_defaults(void)
     hb_buf_dispose(&errors);
 }
 
+/* respondWith and triggers: every field as loaded, and the compiled filters and templates doing their job. */
+static const char rw_yaml[] = "kafka:\n"
+                              "  topic: \"hooks.{id}\"\n"
+                              "endpoints:\n"
+                              "  - id: slack\n"
+                              "    verify: none\n"
+                              "    respondWith:\n"
+                              "      skipTriggeringRuns: true\n"
+                              "      filter:\n"
+                              "        method: [post]\n"
+                              "        headers: {Content-Type: [{$startsWith: application/json}]}\n"
+                              "        body: {type: [url_verification]}\n"
+                              "      response:\n"
+                              "        status: 200\n"
+                              "        headers:\n"
+                              "          Content-Type: application/json\n"
+                              "          X-Hook-Secret: ${HB_SECRET}\n"
+                              "        body: '{\"challenge\":{{json body.challenge}}}'\n"
+                              "    triggers:\n"
+                              "      - name: messages\n"
+                              "        filter: {body: {event: {type: [message]}}}\n"
+                              "      - name: mentions\n"
+                              "        filter:\n"
+                              "          header: {X-Slack-Retry-Num: []}\n"
+                              "          body: {event: {type: [app_mention], bot: [{$exists: false}]}}\n"
+                              "        topic: \"{id}.mentions\"\n"
+                              "      - name: everything\n"
+                              "  - triggers:\n" /* before the id: the topic's {id} is still this endpoint's */
+                              "      - name: subscribed\n"
+                              "        topic: \"{id}-subs\"\n"
+                              "        filter: {query: {hub.mode: [subscribe]}}\n"
+                              "    id: meta\n"
+                              "    verify: none\n"
+                              "    respondWith:\n"
+                              "      filter: {method: [GET], query: {hub.mode: [{$startsWith: sub}]}}\n"
+                              "      response: {body: \"{{query.hub.challenge}}\"}\n"
+                              "  - id: ping\n"
+                              "    verify: none\n"
+                              "    respondWith:\n"
+                              "      skipTriggeringRuns: false\n"
+                              "      filter: {}\n"
+                              "      response: {status: \"204\", headers: {X-Pong: Yes}}\n"
+                              "  - id: plain\n"
+                              "    verify: none\n";
+
+/* A request for matching: method, URL, and a JSON body ("" = none). The body is unpacked into up. */
+typedef struct {
+    hb_request_t req;
+    msgpack_sbuffer sb;
+    msgpack_unpacked up;
+    const msgpack_object *body;
+} test_req_t;
+
+static const hb_header_t json_headers[] = {{"content-type", 12, "application/json", 16}};
+
+static void test_req_init(test_req_t *t, const char *method, const char *url, const char *json)
+{
+    const char *q = strchr(url, '?');
+    memset(t, 0, sizeof(*t));
+    t->req = (hb_request_t){.method = method,
+                            .method_len = strlen(method),
+                            .path = url,
+                            .path_len = strlen(url),
+                            .query_at = q != NULL ? (size_t)(q - url) : SIZE_MAX,
+                            .headers = json_headers,
+                            .num_headers = 1};
+    msgpack_sbuffer_init(&t->sb);
+    msgpack_unpacked_init(&t->up);
+    char err[128];
+    size_t off = 0;
+    if (*json != '\0' && hb_json_to_msgpack(json, strlen(json), HB_BODY_MAX_DEPTH, &t->sb, err, sizeof(err)) == 0 &&
+        msgpack_unpack_next(&t->up, t->sb.data, t->sb.size, &off) == MSGPACK_UNPACK_SUCCESS)
+        t->body = &t->up.data;
+}
+
+static void test_req_dispose(test_req_t *t)
+{
+    msgpack_unpacked_destroy(&t->up);
+    msgpack_sbuffer_destroy(&t->sb);
+}
+
+static int reqfilter_matches(const struct hb_reqfilter *f, const char *method, const char *url, const char *json)
+{
+    test_req_t t;
+    test_req_init(&t, method, url, json);
+    int got = hb_reqfilter_match(f, &t.req, t.body, NULL);
+    test_req_dispose(&t);
+    return got;
+}
+
+/* The rendered body as a malloc'd string. */
+static char *render(const struct hb_template *tmpl, const char *method, const char *url, const char *json)
+{
+    test_req_t t;
+    test_req_init(&t, method, url, json);
+    hb_buf_t out;
+    hb_buf_init(&out);
+    hb_buf_puts(&out, "");
+    hb_template_render(tmpl, &t.req, t.body, &out);
+    test_req_dispose(&t);
+    return hb_buf_release(&out);
+}
+
+static void test_respond_triggers(void)
+{
+    hb_buf_t errors;
+    hb_config_t *cfg = parse(rw_yaml, &errors);
+    if (!ok(cfg != NULL, "respondWith and triggers load")) {
+        is_str(errors.base, "", "no errors for respondWith and triggers");
+        hb_buf_dispose(&errors);
+        return;
+    }
+    char *guarded = parse_at_page_end(rw_yaml);
+    is_str(guarded, "", "respondWith and triggers load when the text ends at an unreadable page");
+    free(guarded);
+    if (!is_int(cfg->num_endpoints, 4, "four endpoints"))
+        goto Exit;
+
+    /* slack: every field of respondWith */
+    const hb_endpoint_config_t *slack = &cfg->endpoints[0];
+    is_str(slack->topic, "hooks.slack", "slack topic");
+    const hb_respond_config_t *rw = slack->respond_with;
+    if (ok(rw != NULL, "slack has respondWith")) {
+        is_int(rw->skip_triggering_runs, 1, "skipTriggeringRuns: true");
+        is_int(rw->status, 200, "status 200");
+        if (is_int(rw->num_headers, 2, "two response headers")) {
+            is_str(rw->headers[0].key, "content-type", "header names are lower-cased at load (h2o wants them so)");
+            is_str(rw->headers[0].value, "application/json", "header values keep their case");
+            is_str(rw->headers[1].key, "x-hook-secret", "second header name, lower-cased");
+            is_str(rw->headers[1].value, "s3cr3t", "header values expand ${}");
+        }
+        ok(rw->filter != NULL && rw->body != NULL, "filter and body are compiled");
+        is_int(hb_reqfilter_needs_body(rw->filter), 1, "a body filter needs the body");
+        is_int(hb_template_needs_body(rw->body), 1, "{{json body.challenge}} needs the body");
+        is_int(reqfilter_matches(rw->filter, "POST", "/w", "{\"type\":\"url_verification\",\"challenge\":\"c\"}"), 1,
+               "the filter matches Slack's url_verification (method written in lower case)");
+        is_int(reqfilter_matches(rw->filter, "POST", "/w", "{\"type\":\"event_callback\"}"), 0,
+               "the filter does not match an event_callback");
+        is_int(reqfilter_matches(rw->filter, "GET", "/w", "{\"type\":\"url_verification\"}"), 0,
+               "the filter does not match a GET");
+        char *body = render(rw->body, "POST", "/w", "{\"type\":\"url_verification\",\"challenge\":\"3e\\\"x\"}");
+        is_str(body, "{\"challenge\":\"3e\\\"x\"}", "the body template renders the challenge as JSON");
+        free(body);
+    }
+    if (is_int(slack->num_triggers, 3, "slack has three triggers")) {
+        const hb_trigger_config_t *t = slack->triggers;
+        is_str(t[0].name, "messages", "trigger 0 name");
+        is_str(t[0].topic, "hooks.slack", "trigger 0 topic defaults to the endpoint's");
+        is_str(t[1].name, "mentions", "trigger 1 name");
+        is_str(t[1].topic, "slack.mentions", "trigger 1 topic with {id} replaced");
+        is_str(t[2].name, "everything", "trigger 2 name");
+        is_str(t[2].topic, "hooks.slack", "trigger 2 topic defaults to the endpoint's");
+        ok(t[2].filter == NULL, "trigger 2 has no filter: every verified request");
+        if (ok(t[0].filter != NULL && t[1].filter != NULL, "triggers 0 and 1 have filters")) {
+            is_int(reqfilter_matches(t[0].filter, "POST", "/w", "{\"event\":{\"type\":\"message\"}}"), 1,
+                   "trigger 0 matches a message");
+            is_int(reqfilter_matches(t[0].filter, "POST", "/w", "{\"event\":{\"type\":\"app_mention\"}}"), 0,
+                   "trigger 0 does not match a mention");
+            is_int(reqfilter_matches(t[1].filter, "POST", "/w", "{\"event\":{\"type\":\"app_mention\"}}"), 1,
+                   "trigger 1 matches a mention ($exists: false, an empty header list)");
+            is_int(reqfilter_matches(t[1].filter, "POST", "/w", "{\"event\":{\"type\":\"app_mention\",\"bot\":1}}"), 0,
+                   "trigger 1 does not match a bot's mention");
+        }
+    }
+
+    /* meta: triggers before the id; respondWith defaults */
+    const hb_endpoint_config_t *meta = &cfg->endpoints[1];
+    is_str(meta->id, "meta", "endpoint 1 id");
+    if (is_int(meta->num_triggers, 1, "meta has one trigger")) {
+        is_str(meta->triggers[0].name, "subscribed", "meta trigger name");
+        is_str(meta->triggers[0].topic, "meta-subs", "{id} in a trigger topic written before the id");
+        ok(meta->triggers[0].filter != NULL &&
+               reqfilter_matches(meta->triggers[0].filter, "GET", "/w?hub.mode=subscribe", "") == 1,
+           "meta trigger filter matches on the query");
+    }
+    rw = meta->respond_with;
+    if (ok(rw != NULL, "meta has respondWith")) {
+        is_int(rw->skip_triggering_runs, 0, "skipTriggeringRuns defaults to false");
+        is_int(rw->status, 200, "status defaults to 200");
+        is_int(rw->num_headers, 0, "no response headers");
+        is_int(hb_reqfilter_needs_body(rw->filter), 0, "a filter on method and query does not need the body");
+        is_int(hb_template_needs_body(rw->body), 0, "{{query.hub.challenge}} does not need the body");
+        is_int(reqfilter_matches(rw->filter, "GET", "/w?hub.mode=subscribe&hub.challenge=42", ""), 1,
+               "the filter matches the subscribe handshake");
+        is_int(reqfilter_matches(rw->filter, "GET", "/w?hub.mode=unsubscribe", ""), 0,
+               "the filter does not match unsubscribe");
+        char *body = render(rw->body, "GET", "/w?hub.mode=subscribe&hub.challenge=42", "");
+        is_str(body, "42", "the body renders {{query.hub.challenge}}");
+        free(body);
+    }
+
+    /* ping: an explicit false, a quoted status, an empty filter, no body */
+    rw = cfg->endpoints[2].respond_with;
+    if (ok(rw != NULL, "ping has respondWith")) {
+        is_int(rw->skip_triggering_runs, 0, "skipTriggeringRuns: false");
+        is_int(rw->status, 204, "status \"204\"");
+        if (is_int(rw->num_headers, 1, "ping: one response header")) {
+            is_str(rw->headers[0].key, "x-pong", "the name lower-cased");
+            is_str(rw->headers[0].value, "Yes", "the value as written");
+        }
+        is_int(reqfilter_matches(rw->filter, "DELETE", "/w", ""), 1, "an empty filter matches every request");
+        char *body = render(rw->body, "GET", "/w", "");
+        is_str(body, "", "no body: renders empty");
+        free(body);
+    }
+
+    /* plain: neither */
+    ok(cfg->endpoints[3].respond_with == NULL, "plain has no respondWith");
+    is_int(cfg->endpoints[3].num_triggers, 0, "plain has no triggers");
+    ok(cfg->endpoints[3].triggers == NULL, "plain has no trigger array");
+Exit:
+    hb_config_free(cfg);
+    hb_buf_dispose(&errors);
+}
+
 static void test_errors(void)
 {
     for (size_t i = 0; i < HB_ARRAY_SIZE(error_rows); i++) {
@@ -659,6 +1121,7 @@ int main(void)
 {
     test_full();
     test_defaults();
+    test_respond_triggers();
     test_errors();
     test_expand();
     test_secret_file();

@@ -4,6 +4,7 @@
 
 #include "body.h"
 #include "filter.h"
+#include "json.h"
 #include "tap.h"
 
 /* Parses JSON text into an unpacked msgpack object (owned by up). Returns NULL for "" (undefined). */
@@ -268,46 +269,160 @@ typedef struct {
     int expected;
 } req_row_t;
 
+/* Request headers of every row (as the server builds them: names lower-case, in the order received). */
+static const hb_header_t req_headers[] = {
+    {"x-event", 7, "push", 4}, {"x-dup", 5, "a", 1},   {"content-type", 12, "application/json; charset=utf-8", 31},
+    {"x-dup", 5, "b", 1},      {"X-Upper", 7, "v", 1}, /* h2o lower-cases names; the match does not rely on it */
+};
+
+/* Each part of a request filter, each with a matching and a non-matching case. */
 static const req_row_t req_rows[] = {
+    /* the empty filter matches every request, with or without a body */
+    {"{}", "GET", "/w", "", 1},
+    {"{}", "POST", "/w?a=1", "{\"x\":1}", 1},
+    /* method: one of the list; written in any case, matched as sent (HTTP methods are case-sensitive) */
     {"{\"method\":[\"GET\"]}", "GET", "/w", "", 1},
     {"{\"method\":[\"get\"]}", "GET", "/w", "", 1},
     {"{\"method\":[\"GET\"]}", "POST", "/w", "", 0},
+    {"{\"method\":[\"GET\"]}", "get", "/w", "", 0},
+    {"{\"method\":[\"GET\"]}", "GETX", "/w", "", 0},
+    {"{\"method\":[\"GET\",\"POST\"]}", "POST", "/w", "", 1},
+    {"{\"method\":[\"GET\",\"POST\"]}", "PUT", "/w", "", 0},
+    {"{\"method\":[]}", "PATCH", "/w", "", 1}, /* an empty list is skipped, as in an EventFilter */
+    /* query: decoded, the last repeated parameter wins */
     {"{\"query\":{\"hub.mode\":[\"subscribe\"]}}", "GET", "/w?hub.mode=subscribe&hub.challenge=1", "", 1},
     {"{\"query\":{\"hub.mode\":[\"subscribe\"]}}", "GET", "/w?hub.mode=unsubscribe", "", 0},
-    {"{\"query\":{\"hub.mode\":[{\"$startsWith\":\"sub\"}]}}", "GET", "/w?hub.mode=subscribe", "", 1},
-    {"{\"query\":{\"a\":[\"2\"]}}", "GET", "/w?a=1&a=2", "", 1}, /* the last wins */
+    {"{\"query\":{\"a\":[\"2\"]}}", "GET", "/w?a=1&a=2", "", 1},
     {"{\"query\":{\"a\":[\"1\"]}}", "GET", "/w?a=1&a=2", "", 0},
     {"{\"query\":{\"a b\":[\"c d\"]}}", "GET", "/w?a+b=c%20d", "", 1},
+    {"{\"query\":{\"a b\":[\"c d\"]}}", "GET", "/w?a+b=c+e", "", 0},
     {"{\"query\":{\"a\":[\"x\"]}}", "GET", "/w", "", 0},
+    {"{\"query\":{\"A\":[\"x\"]}}", "GET", "/w?a=x", "", 0}, /* query names are case-sensitive */
+    {"{\"query\":{\"flag\":[\"\"]}}", "GET", "/w?flag", "", 1},
+    {"{\"query\":{\"flag\":[\"\"]}}", "GET", "/w?flags", "", 0},
     {"{\"query\":{\"a\":[]}}", "GET", "/w", "", 1},
+    {"{\"query\":{\"a\":[\"1\"],\"b\":[\"2\"]}}", "GET", "/w?b=2&a=1", "", 1},
+    {"{\"query\":{\"a\":[\"1\"],\"b\":[\"2\"]}}", "GET", "/w?b=3&a=1", "", 0},
+    /* query operators; several in one list must all match */
+    {"{\"query\":{\"hub.mode\":[{\"$startsWith\":\"sub\"}]}}", "GET", "/w?hub.mode=subscribe", "", 1},
+    {"{\"query\":{\"hub.mode\":[{\"$startsWith\":\"sub\"}]}}", "GET", "/w?hub.mode=unsubscribe", "", 0},
+    {"{\"query\":{\"f\":[{\"$endsWith\":\".png\"}]}}", "GET", "/w?f=a.png", "", 1},
+    {"{\"query\":{\"f\":[{\"$endsWith\":\".png\"}]}}", "GET", "/w?f=a.png.exe", "", 0},
+    {"{\"query\":{\"m\":[{\"$ignoreCaseEquals\":\"Subscribe\"}]}}", "GET", "/w?m=SUBSCRIBE", "", 1},
+    {"{\"query\":{\"m\":[{\"$ignoreCaseEquals\":\"Subscribe\"}]}}", "GET", "/w?m=SUBSCRIBED", "", 0},
+    {"{\"query\":{\"m\":[{\"$startsWith\":\"s\"}]}}", "GET", "/w", "", 0}, /* absent: an operator fails */
+    {"{\"query\":{\"m\":[{\"$startsWith\":\"a\"},{\"$endsWith\":\"z\"}]}}", "GET", "/w?m=abcz", "", 1},
+    {"{\"query\":{\"m\":[{\"$startsWith\":\"a\"},{\"$endsWith\":\"z\"}]}}", "GET", "/w?m=abc", "", 0},
+    /* headers: names case-insensitive both ways; `header` is another name for `headers` */
     {"{\"headers\":{\"X-Event\":[\"push\"]}}", "POST", "/w", "", 1},
-    {"{\"header\":{\"x-event\":[{\"$ignoreCaseEquals\":\"PUSH\"}]}}", "POST", "/w", "", 1},
     {"{\"headers\":{\"x-event\":[\"ping\"]}}", "POST", "/w", "", 0},
-    {"{\"headers\":{\"x-dup\":[\"a, b\"]}}", "POST", "/w", "", 1}, /* repeated headers joined */
+    {"{\"headers\":{\"x-event\":[\"PUSH\"]}}", "POST", "/w", "", 0}, /* values are case-sensitive */
+    {"{\"headers\":{\"x-upper\":[\"v\"]}}", "POST", "/w", "", 1},
+    {"{\"headers\":{\"X-UPPER\":[\"w\"]}}", "POST", "/w", "", 0},
+    {"{\"header\":{\"X-EVENT\":[\"push\"]}}", "POST", "/w", "", 1},
+    {"{\"header\":{\"x-event\":[\"pull\"]}}", "POST", "/w", "", 0},
+    {"{\"header\":{\"x-event\":[{\"$ignoreCaseEquals\":\"PUSH\"}]}}", "POST", "/w", "", 1},
+    {"{\"header\":{\"x-event\":[{\"$ignoreCaseEquals\":\"PUSHED\"}]}}", "POST", "/w", "", 0},
+    {"{\"headers\":{\"content-type\":[{\"$startsWith\":\"application/json\"}]}}", "POST", "/w", "", 1},
+    {"{\"headers\":{\"content-type\":[{\"$startsWith\":\"text/\"}]}}", "POST", "/w", "", 0},
     {"{\"headers\":{\"x-missing\":[{\"$startsWith\":\"a\"}]}}", "POST", "/w", "", 0},
+    {"{\"headers\":{\"x-missing\":[]}}", "POST", "/w", "", 1},
+    /* repeated headers: joined with ", " in the order received */
+    {"{\"headers\":{\"x-dup\":[\"a, b\"]}}", "POST", "/w", "", 1},
+    {"{\"headers\":{\"x-dup\":[\"a\"]}}", "POST", "/w", "", 0},
+    {"{\"headers\":{\"x-dup\":[\"b\"]}}", "POST", "/w", "", 0},
+    {"{\"headers\":{\"x-dup\":[\"a,b\"]}}", "POST", "/w", "", 0},
+    {"{\"headers\":{\"x-dup\":[{\"$endsWith\":\", b\"}]}}", "POST", "/w", "", 1},
+    /* body: an EventFilter on the parsed body; no body, or one that did not parse, matches only {} */
     {"{\"body\":{\"type\":[\"url_verification\"]}}", "POST", "/w", "{\"type\":\"url_verification\"}", 1},
     {"{\"body\":{\"type\":[\"url_verification\"]}}", "POST", "/w", "{\"type\":\"event_callback\"}", 0},
-    {"{\"body\":{\"type\":[\"url_verification\"]}}", "POST", "/w", "", 0}, /* no parsed body */
+    {"{\"body\":{\"type\":[\"url_verification\"]}}", "POST", "/w", "", 0},
+    {"{\"body\":{\"type\":[\"url_verification\"]}}", "POST", "/w", "null", 0},
+    {"{\"body\":{\"type\":[\"url_verification\"]}}", "POST", "/w", "[{\"type\":\"url_verification\"}]", 0},
     {"{\"body\":{}}", "POST", "/w", "", 1},
+    {"{\"body\":{\"data\":{\"n\":[{\"$gte\":10}]}}}", "POST", "/w", "{\"data\":{\"n\":10}}", 1},
+    {"{\"body\":{\"data\":{\"n\":[{\"$gte\":10}]}}}", "POST", "/w", "{\"data\":{\"n\":9}}", 0},
+    {"{\"body\":{\"data\":{\"n\":[{\"$gte\":10}]}}}", "POST", "/w", "{\"data\":{\"n\":\"10\"}}", 0},
+    /* every part must match */
     {"{\"method\":[\"POST\"],\"query\":{\"v\":[\"1\"]},\"body\":{\"n\":[{\"$gt\":1}]}}", "POST", "/w?v=1", "{\"n\":2}",
      1},
     {"{\"method\":[\"POST\"],\"query\":{\"v\":[\"1\"]},\"body\":{\"n\":[{\"$gt\":1}]}}", "POST", "/w?v=2", "{\"n\":2}",
      0},
+    {"{\"method\":[\"POST\"],\"query\":{\"v\":[\"1\"]},\"body\":{\"n\":[{\"$gt\":1}]}}", "GET", "/w?v=1", "{\"n\":2}",
+     0},
+    {"{\"method\":[\"POST\"],\"query\":{\"v\":[\"1\"]},\"body\":{\"n\":[{\"$gt\":1}]}}", "POST", "/w?v=1", "{\"n\":1}",
+     0},
+    {"{\"headers\":{\"x-event\":[\"push\"]},\"query\":{\"v\":[\"1\"]}}", "POST", "/w?v=1", "", 1},
+    {"{\"headers\":{\"x-event\":[\"ping\"]},\"query\":{\"v\":[\"1\"]}}", "POST", "/w?v=1", "", 0},
 };
 
-static const compile_row_t req_compile_rows[] = {
-    {"{\"methods\":[\"GET\"]}", "unknown key \"methods\""},
-    {"{\"method\":\"GET\"}", "method is a list"},
-    {"{\"query\":{\"a\":[1]}}", "query.a: query values are strings: quote them"},
-    {"{\"query\":{\"a\":[true]}}", "query values are strings"},
-    {"{\"headers\":{\"a\":[{\"$gt\":1}]}}", "takes only $startsWith, $endsWith and $ignoreCaseEquals"},
-    {"{\"headers\":{\"a\":{\"b\":[\"c\"]}}}", "headers.a: expected a list"},
-    {"{\"body\":{\"a\":\"b\"}}", "body.a: expected a list"},
+typedef struct {
+    const char *filter, *error; /* a substring of the message */
+    const char *where;          /* the key or value at fault, as JSON */
+} req_compile_row_t;
+
+/* Refused request filters: the message, and the key or value it points at (config.c turns that into line:col). */
+static const req_compile_row_t req_compile_rows[] = {
+    {"[1]", "a request filter is an object with method, headers, query and body, not an array", "[1]"},
+    {"{\"methods\":[\"GET\"]}", "unknown key \"methods\" in a request filter", "\"methods\""},
+    {"{\"method\":\"GET\"}", "method: method is a list such as [POST], not a string", "\"GET\""},
+    {"{\"method\":[\"GET\",1]}", "method: methods are strings, not a number", "1"},
+    {"{\"method\":[\"GET,POST\"]}", "\"GET,POST\" is not an HTTP method", "\"GET,POST\""},
+    {"{\"method\":[\"\"]}", "\"\" is not an HTTP method", "\"\""},
+    {"{\"headers\":[\"x-a\"]}", "headers is a map of name → list, not an array", "[\"x-a\"]"},
+    {"{\"header\":\"x-a\"}", "headers is a map of name → list, not a string", "\"x-a\""},
+    {"{\"headers\":{\"x a\":[\"1\"]}}", "\"x a\" is not a header name", "\"x a\""},
+    {"{\"headers\":{\"a\":{\"b\":[\"c\"]}}}", "headers.a: expected a list", "{\"b\":[\"c\"]}"},
+    {"{\"headers\":{\"a\":\"b\"}}", "headers.a: expected a list", "\"b\""},
+    {"{\"headers\":{\"a\":[{\"$gt\":1}]}}",
+     "headers.a: headers takes only $startsWith, $endsWith and $ignoreCaseEquals", "\"$gt\""},
+    {"{\"headers\":{\"a\":[\"x\",{\"$exists\":true}]}}", "headers.a: a list of values holds strings",
+     "{\"$exists\":true}"},
+    {"{\"query\":{\"a\":[1]}}", "query.a: query values are strings: quote them", "1"},
+    {"{\"query\":{\"a\":[true]}}", "query values are strings", "true"},
+    {"{\"query\":{\"a\":[\"x\",true]}}", "query.a: a list mixes a string and a boolean", "true"},
+    {"{\"query\":{\"a\":[{\"$gt\":1}]}}",
+     "query.a: query takes only $startsWith, $endsWith and $ignoreCaseEquals, not $gt", "\"$gt\""},
+    {"{\"query\":{\"a\":[{\"$anythingBut\":\"x\"}]}}", "query takes only $startsWith", "\"$anythingBut\""},
+    {"{\"query\":{\"a\":[{\"$startWith\":\"x\"}]}}", "query.a[0]: unknown operator \"$startWith\"", "\"$startWith\""},
+    {"{\"query\":{\"a\":[{\"$startsWith\":1}]}}", "query.a[0]: $startsWith takes a string, not a number", "1"},
+    {"{\"query\":{\"a\":[{\"$startsWith\":\"x\",\"$endsWith\":\"y\"}]}}",
+     "query.a[0]: an operator object holds exactly one operator", "{\"$startsWith\":\"x\",\"$endsWith\":\"y\"}"},
+    {"{\"query\":5}", "query is a map of name → list, not a number", "5"},
+    {"{\"body\":[1]}", "body: a filter is an object, not an array", "[1]"},
+    {"{\"body\":{\"a\":\"b\"}}", "body.a: expected a list", "\"b\""},
+    {"{\"body\":{\"a\":{\"b\":[\"x\",2]}}}", "body.a.b: a list mixes a string and a number", "2"},
+    {"{\"body\":{\"a\":[{\"$startWith\":\"x\"}]}}", "body.a[0]: unknown operator \"$startWith\"", "\"$startWith\""},
+    {"{\"body\":{\"a\":[{\"$gt\":1,\"$lt\":5}]}}", "body.a[0]: an operator object holds exactly one operator",
+     "{\"$gt\":1,\"$lt\":5}"},
+    {"{\"body\":{\"a\":[{\"$between\":[1]}]}}", "body.a[0]: $between takes [low, high]", "[1]"},
+    {"{\"body\":{\"a\":{\"$startsWith\":\"x\"}}}", "an operator must be inside a list", "\"$startsWith\""},
+    /* a part given twice (JSON and YAML allow repeated keys): refused, not replaced or overrun */
+    {"{\"method\":[\"GET\",\"PUT\"],\"method\":[\"POST\"]}", "method is given twice", "\"method\""},
+    {"{\"headers\":{\"a\":[\"x\"]},\"header\":{\"b\":[\"y\"],\"c\":[\"z\"]}}",
+     "header is given twice (header and headers are one key)", "\"header\""},
+    {"{\"query\":{\"a\":[\"x\"]},\"query\":{\"b\":[\"y\"],\"c\":[\"z\"]}}", "query is given twice", "\"query\""},
+    {"{\"body\":{},\"body\":{}}", "body is given twice", "\"body\""},
 };
+
+/* 1 when obj is root or one of its keys or values, by address. */
+static int contains(const msgpack_object *root, const msgpack_object *obj)
+{
+    if (root == obj)
+        return 1;
+    if (root->type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < root->via.map.size; i++)
+            if (&root->via.map.ptr[i].key == obj || contains(&root->via.map.ptr[i].val, obj))
+                return 1;
+    if (root->type == MSGPACK_OBJECT_ARRAY)
+        for (uint32_t i = 0; i < root->via.array.size; i++)
+            if (contains(&root->via.array.ptr[i], obj))
+                return 1;
+    return 0;
+}
 
 static void test_request_filters(void)
 {
-    static const hb_header_t headers[] = {{"x-event", 7, "push", 4}, {"x-dup", 5, "a", 1}, {"x-dup", 5, "b", 1}};
     msgpack_sbuffer fsb, bsb;
     msgpack_sbuffer_init(&fsb);
     msgpack_sbuffer_init(&bsb);
@@ -317,7 +432,7 @@ static void test_request_filters(void)
         msgpack_unpacked_init(&fup);
         msgpack_unpacked_init(&bup);
         char err[256];
-        hb_reqfilter_t *f = hb_reqfilter_compile(parse(&fup, &fsb, row->filter), err, sizeof(err));
+        hb_reqfilter_t *f = hb_reqfilter_compile(parse(&fup, &fsb, row->filter), NULL, err, sizeof(err));
         if (ok(f != NULL, "request filter compiles: %s%s%s", row->filter, f ? "" : ": ", f ? "" : err)) {
             const char *q = strchr(row->url, '?');
             hb_request_t req = {.method = row->method,
@@ -325,8 +440,8 @@ static void test_request_filters(void)
                                 .path = row->url,
                                 .path_len = strlen(row->url),
                                 .query_at = q != NULL ? (size_t)(q - row->url) : SIZE_MAX,
-                                .headers = headers,
-                                .num_headers = 3};
+                                .headers = req_headers,
+                                .num_headers = sizeof(req_headers) / sizeof(req_headers[0])};
             ok(hb_reqfilter_needs_body(f) == (strstr(row->filter, "\"body\"") != NULL), "needs_body for %s",
                row->filter);
             hb_buf_t why;
@@ -334,6 +449,9 @@ static void test_request_filters(void)
             int got = hb_reqfilter_match(f, &req, parse(&bup, &bsb, row->body), &why);
             is_int(got, row->expected, "%s against %s %s %s%s%s", row->filter, row->method, row->url, row->body,
                    got ? "" : " / why: ", got ? "" : why.base);
+            if (!got)
+                ok(why.len > 0, "no match says why: %s", why.base != NULL ? why.base : "");
+            is_int(hb_reqfilter_match(f, &req, parse(&bup, &bsb, row->body), NULL), got, "same answer without why");
             hb_buf_dispose(&why);
         }
         hb_reqfilter_free(f);
@@ -341,12 +459,23 @@ static void test_request_filters(void)
         msgpack_unpacked_destroy(&bup);
     }
     for (size_t i = 0; i < sizeof(req_compile_rows) / sizeof(req_compile_rows[0]); i++) {
+        const req_compile_row_t *row = &req_compile_rows[i];
         msgpack_unpacked up;
         msgpack_unpacked_init(&up);
         char err[256] = "";
-        hb_reqfilter_t *f = hb_reqfilter_compile(parse(&up, &fsb, req_compile_rows[i].filter), err, sizeof(err));
-        ok(f == NULL && strstr(err, req_compile_rows[i].error) != NULL, "refused %s: \"%s\" (want \"%s\")",
-           req_compile_rows[i].filter, err, req_compile_rows[i].error);
+        const msgpack_object *filter = parse(&up, &fsb, row->filter), *where = NULL;
+        hb_reqfilter_t *f = hb_reqfilter_compile(filter, &where, err, sizeof(err));
+        ok(f == NULL && strstr(err, row->error) != NULL, "refused %s: \"%s\" (want \"%s\")", row->filter, err,
+           row->error);
+        hb_buf_t json;
+        hb_buf_init(&json);
+        if (where != NULL)
+            hb_msgpack_to_json(where, &json);
+        is_str(where != NULL ? json.base : NULL, row->where, "refused %s: points at %s", row->filter, row->where);
+        /* the place is one of the caller's objects (not a copy), so the caller can map it back to its source */
+        ok(where != NULL && contains(filter, where), "refused %s: the place is a key or value of the filter itself",
+           row->filter);
+        hb_buf_dispose(&json);
         hb_reqfilter_free(f);
         msgpack_unpacked_destroy(&up);
     }
