@@ -282,6 +282,8 @@ static double hb_strtod_digits(int neg, const unsigned char *ip, size_t ilen, co
         memcpy(w, fp, flen);
     w += flen;
     snprintf(w, 24, "e%lld", exp10);
+    /* cppcheck loses track of the writes through w (memcpy, snprintf) and calls buf uninitialised */
+    // cppcheck-suppress uninitvar
     double d = strtod(buf, NULL);
     if (buf != stack)
         free(buf);

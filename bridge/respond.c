@@ -86,7 +86,10 @@ hb_template_t *hb_template_compile(const char *text, char *err, size_t errlen)
             part = hb_add_part(t, HB_P_HEADER, v + 7, len - 7);
         else if (hb_has_prefix(v, len, "headers."))
             part = hb_add_part(t, HB_P_HEADER, v + 8, len - 8);
+        /* cppcheck wrongly takes len as 0 here (from the space-trimming loops above) and calls both tests false */
+        // cppcheck-suppress knownConditionTrueFalse
         else if (hb_has_prefix(v, len, "body.") || (len == 4 && memcmp(v, "body", 4) == 0))
+            // cppcheck-suppress knownConditionTrueFalse
             part = hb_add_part(t, HB_P_BODY, v + (len > 4 ? 5 : 4), len > 4 ? len - 5 : 0);
         else
             part = hb_add_part(t, HB_P_EMPTY, v, len); /* unknown variables render empty */

@@ -98,18 +98,56 @@ static const char *hb_reason_phrase(int status)
     switch (status) {
     case 200:
         return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
     case 400:
         return "Bad Request";
     case 401:
         return "Unauthorized";
+    case 403:
+        return "Forbidden";
     case 404:
         return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
     case 413:
         return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
     case 503:
         return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
     default:
-        return "Error";
+        return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
     }
 }
 
@@ -194,9 +232,17 @@ static void hb_send_respond(h2o_req_t *req, const hb_respond_config_t *rw, h2o_i
     req->res.reason = hb_reason_phrase(rw->status);
     for (size_t i = 0; i < rw->num_headers; i++) {
         const hb_kv_t *h = &rw->headers[i];
+        /* names come lower-cased and without framing headers from the config: h2o knows its tokens only so */
         h2o_add_header_by_str(&req->pool, &req->res.headers, h->key, strlen(h->key), 1, NULL, h->value,
                               strlen(h->value));
         has_type |= strcmp(h->key, "content-type") == 0;
+    }
+    if (rw->status == 204 || rw->status == 304) {
+        /* these never have a body (RFC 9110 §15.3.5, §15.4.5): one would be read as the start of the next answer
+           on the connection. Without a content length h2o writes neither Content-Length nor chunked for them. */
+        req->res.content_length = SIZE_MAX;
+        h2o_send_inline(req, NULL, 0);
+        return;
     }
     if (!has_type)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,

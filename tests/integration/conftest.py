@@ -103,6 +103,14 @@ def hookbridge_path() -> str:
     return str(path)
 
 
+def run_tail(bridge: "Bridge", kafka_bootstrap: str, endpoint_id: str, count: int = 1) -> list[dict[str, Any]]:
+    """`hookbridge tail` on the bridge's config, reading count events of one endpoint from the beginning."""
+    result = run_hookbridge(["tail", "-c", str(bridge.config_path), endpoint_id, "--brokers", kafka_bootstrap,
+                             "--from-beginning", "-n", str(count), "--timeout", "30s"], timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    return [json.loads(line) for line in result.stdout.decode().splitlines()]
+
+
 # ---- raw HTTP ----
 
 
@@ -262,13 +270,19 @@ class Bridge:
         return {verify["headerName"]: value}
 
     def post(
-        self, endpoint_id: str, body: bytes, headers: Optional[dict[str, str]] = None, signed: bool = True
+        self,
+        endpoint_id: str,
+        body: bytes,
+        headers: Optional[dict[str, str]] = None,
+        signed: bool = True,
+        suffix: str = "",
     ) -> requests.Response:
+        """POSTs body to the endpoint (suffix: what follows /webhooks/ID, e.g. "?a=1"), signed unless told not to."""
         all_headers = {"Content-Type": "application/json"}
         if signed:
             all_headers.update(self.signature_headers(endpoint_id, body))
         all_headers.update(headers or {})
-        return requests.post(self.url(endpoint_id), data=body, headers=all_headers, timeout=30)
+        return requests.post(self.url(endpoint_id, suffix), data=body, headers=all_headers, timeout=30)
 
     def stderr_text(self) -> str:
         return self.stderr_path.read_text(errors="replace")

@@ -23,6 +23,7 @@ from conftest import (
     raw_exchange,
     read_topic,
     run_hookbridge,
+    run_tail,
     sign,
     topic_exists,
 )
@@ -425,13 +426,6 @@ def expected_json(envelope: dict[str, Any]) -> dict[str, Any]:
     except UnicodeDecodeError:
         out["bodyBase64"] = base64.b64encode(envelope["body"]).decode()
     return out
-
-
-def run_tail(bridge: Bridge, kafka_bootstrap: str, endpoint_id: str) -> list[dict[str, Any]]:
-    result = run_hookbridge(["tail", "-c", str(bridge.config_path), endpoint_id, "--brokers", kafka_bootstrap,
-                             "--from-beginning", "-n", "1", "--timeout", "30s"], timeout=60)
-    assert result.returncode == 0, result.stderr.decode()
-    return [json.loads(line) for line in result.stdout.decode().splitlines()]
 
 
 def test_tail_prints_published_events_as_json_lines(start_bridge, kafka_bootstrap):
