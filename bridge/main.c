@@ -124,9 +124,16 @@ static int hb_cmd_check(hb_args_t *args)
 {
     hb_config_t *cfg = hb_load_or_exit(args->config);
     printf("%s: ok, %zu endpoint%s\n", args->config, cfg->num_endpoints, cfg->num_endpoints == 1 ? "" : "s");
-    for (size_t i = 0; i < cfg->num_endpoints; i++)
-        printf("  /webhooks/%s -> %s (verify: %s)\n", cfg->endpoints[i].id, cfg->endpoints[i].topic,
-               cfg->endpoints[i].verify.none ? "none" : cfg->endpoints[i].verify.header_name);
+    for (size_t i = 0; i < cfg->num_endpoints; i++) {
+        const hb_endpoint_config_t *ep = &cfg->endpoints[i];
+        printf("  /webhooks/%s -> %s (verify: %s)\n", ep->id, ep->num_triggers == 0 ? ep->topic : "triggers",
+               ep->verify.none ? "none" : ep->verify.header_name);
+        if (ep->respond_with != NULL)
+            printf("    respondWith: %d%s\n", ep->respond_with->status,
+                   ep->respond_with->skip_triggering_runs ? ", skipTriggeringRuns" : "");
+        for (size_t t = 0; t < ep->num_triggers; t++)
+            printf("    trigger %s -> %s\n", ep->triggers[t].name, ep->triggers[t].topic);
+    }
     hb_config_free(cfg);
     return 0;
 }
@@ -166,6 +173,15 @@ Exit:
     return ret;
 }
 
+/* Adds topic to the ones tail reads unless it is there already (endpoints and triggers may share one). */
+static void hb_tail_add_topic(hb_tail_options_t *opts, const char *topic)
+{
+    for (size_t i = 0; i < opts->num_topics; i++)
+        if (strcmp(opts->topics[i], topic) == 0)
+            return;
+    opts->topics[opts->num_topics++] = topic;
+}
+
 static int hb_cmd_tail(hb_args_t *args, int argc, char **argv, int first)
 {
     hb_config_t *cfg = hb_load_or_exit(args->config);
@@ -175,15 +191,25 @@ static int hb_cmd_tail(hb_args_t *args, int argc, char **argv, int first)
                               .from_beginning = args->from_beginning,
                               .max_events = args->max_events,
                               .timeout_ms = args->timeout_ms};
-    opts.topics = hb_xcalloc(cfg->num_endpoints, sizeof(char *));
+    size_t max_topics = 0;
+    for (size_t i = 0; i < cfg->num_endpoints; i++)
+        max_topics += 1 + cfg->endpoints[i].num_triggers;
+    opts.topics = hb_xcalloc(max_topics, sizeof(char *));
     if (strcmp(brokers, "embedded") == 0) {
         fprintf(stderr, "hookbridge tail: the embedded broker lives inside `hookbridge serve`; pass the address it "
                         "printed: --brokers 127.0.0.1:PORT\n");
         goto Exit;
     }
-    for (size_t i = 0; i < cfg->num_endpoints; i++)
-        if (first >= argc || strcmp(argv[first], cfg->endpoints[i].id) == 0)
-            opts.topics[opts.num_topics++] = cfg->endpoints[i].topic;
+    for (size_t i = 0; i < cfg->num_endpoints; i++) {
+        const hb_endpoint_config_t *ep = &cfg->endpoints[i];
+        if (first < argc && strcmp(argv[first], ep->id) != 0)
+            continue;
+        /* where the endpoint publishes: its topic, or with triggers the distinct topics of its triggers */
+        if (ep->num_triggers == 0)
+            hb_tail_add_topic(&opts, ep->topic);
+        for (size_t t = 0; t < ep->num_triggers; t++)
+            hb_tail_add_topic(&opts, ep->triggers[t].topic);
+    }
     if (opts.num_topics == 0) {
         fprintf(stderr, "hookbridge tail: no endpoint \"%s\" in %s\n", argv[first], args->config);
         goto Exit;

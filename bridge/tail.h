@@ -9,7 +9,7 @@
 
 typedef struct hb_tail_options {
     const char *brokers; /* bootstrap list */
-    const char **topics; /* the endpoints' topics */
+    const char **topics; /* the topics the endpoints (and their triggers) publish to, each once */
     size_t num_topics;
     int from_beginning;  /* else only events that arrive from now on */
     long max_events;     /* stop after this many; 0 = until interrupted */
