@@ -7,6 +7,7 @@ import http.client
 import json
 import re
 import socket
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,29 @@ def test_envelope_headers_are_only_those_received(start_bridge, kafka_bootstrap,
     assert env["headers"]["x-custom"] == "1" and env["headers"]["content-type"] == "text/plain"
     assert not_sent not in env["headers"], f"{not_sent!r} was not sent, yet the envelope has {env['headers']}"
     assert "transfer-encoding" not in env["headers"] and "content-length" not in env["headers"], env["headers"]
+
+
+def test_tls_listener_serves_https(start_bridge, kafka_bootstrap, tmp_path):
+    """server.tls: the same endpoint over HTTPS, checked by a client that trusts only this certificate."""
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    bridge = start_bridge([{"id": "tls", "verify": hmac_verify()}],
+                          server={"tls": {"certFile": str(cert), "keyFile": str(key)}})
+    body = b'{"over":"tls"}'
+    resp = requests.post(f"https://127.0.0.1:{bridge.port}/webhooks/tls", data=body, timeout=30, verify=str(cert),
+                         headers={"Content-Type": "application/json", "X-Sig": sign(SECRET, body)})
+    event_id = assert_ok_answer(resp)
+    records = read_topic(kafka_bootstrap, bridge.topic("tls"), 1)
+    assert [(r.envelope["id"], r.envelope["body"]) for r in records] == [(event_id, body)]
+    # plain HTTP on the TLS port is not served as a webhook
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.post(f"http://127.0.0.1:{bridge.port}/webhooks/tls", data=body, timeout=10,
+                      headers={"X-Sig": sign(SECRET, body)})
+    # a client that does not trust the certificate refuses it
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.post(f"https://127.0.0.1:{bridge.port}/webhooks/tls", data=body, timeout=10)
 
 
 # ---- 3. algorithms and encodings ----
