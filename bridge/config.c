@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include <yaml.h>
 
 #include "filter.h"
 #include "json.h"
 #include "respond.h"
+#include "verify.h"
 
 #define HB_DEFAULT_MAX_BODY ((size_t)1024 * 1024)
 #define HB_DEFAULT_DELIVERY_TIMEOUT_MS 8000
@@ -58,19 +60,37 @@ const hb_config_env_t hb_config_env_system = {hb_sys_getenv, hb_sys_read_file, N
 static void hb_errorf(hb_loader_t *l, const yaml_node_t *node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void hb_errorf(hb_loader_t *l, const yaml_node_t *node, const char *fmt, ...)
+static void hb_verrorf_at(hb_loader_t *l, unsigned line, unsigned col, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void hb_verrorf_at(hb_loader_t *l, unsigned line, unsigned col, const char *fmt, va_list ap)
 {
-    unsigned line = node != NULL ? (unsigned)node->start_mark.line + 1 : 1;
-    unsigned col = node != NULL ? (unsigned)node->start_mark.column + 1 : 1;
     hb_buf_printf(l->errors, "%s:%u:%u: ", l->name, line, col);
-    va_list ap;
-    va_start(ap, fmt);
     char msg[1024];
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     hb_buf_puts(l->errors, msg);
     hb_buf_putc(l->errors, '\n');
     l->nerrors++;
+}
+
+static void hb_errorf(hb_loader_t *l, const yaml_node_t *node, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hb_verrorf_at(l, node != NULL ? (unsigned)node->start_mark.line + 1 : 1,
+                  node != NULL ? (unsigned)node->start_mark.column + 1 : 1, fmt, ap);
+    va_end(ap);
+}
+
+/* An error at a line (the place of something whose node is gone, such as an endpoint), column 1. */
+static void hb_errorf_line(hb_loader_t *l, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void hb_errorf_line(hb_loader_t *l, unsigned line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hb_verrorf_at(l, line, 1, fmt, ap);
+    va_end(ap);
 }
 
 /* ---- scalars ---- */
@@ -618,9 +638,8 @@ typedef struct hb_endpoint_ctx {
 
 typedef struct hb_verify_ctx {
     hb_verify_config_t *v;
-    yaml_node_t *secret_node;
-    yaml_node_t *secret_file_node;
-    int has_header;
+    yaml_node_t *secret_node, *secrets_node, *secret_file_node, *public_key_node, *public_keys_node;
+    yaml_node_t *header_node, *algorithm_node, *encoding_node, *plugin_node, *symbol_node, *config_node;
 } hb_verify_ctx_t;
 
 static char *hb_read_secret_file(hb_loader_t *l, yaml_node_t *node, size_t *len)
@@ -650,14 +669,36 @@ static char *hb_read_secret_file(hb_loader_t *l, yaml_node_t *node, size_t *len)
 static int hb_verify_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
 {
     hb_verify_ctx_t *vc = target;
-    if (strcmp(key, "headerName") == 0) {
+    if (strcmp(key, "provider") == 0) {
+        hb_set_str(l, v, "verify.provider", &vc->v->provider);
+        if (vc->v->provider != NULL && hb_preset_find(vc->v->provider) == NULL)
+            hb_errorf(l, v, "verify.provider \"%s\" is not one of %s", vc->v->provider, hb_preset_names());
+    } else if (strcmp(key, "headerName") == 0) {
         hb_set_str(l, v, "verify.headerName", &vc->v->header_name);
-        vc->has_header = 1;
+        vc->header_node = v;
     } else if (strcmp(key, "secret") == 0) {
         vc->secret_node = v;
+    } else if (strcmp(key, "secrets") == 0) {
+        vc->secrets_node = v;
     } else if (strcmp(key, "secretFile") == 0) {
         vc->secret_file_node = v;
+    } else if (strcmp(key, "publicKey") == 0) {
+        vc->public_key_node = v;
+    } else if (strcmp(key, "publicKeys") == 0) {
+        vc->public_keys_node = v;
+    } else if (strcmp(key, "verifyToken") == 0) {
+        hb_set_str(l, v, "verify.verifyToken", &vc->v->verify_token);
+    } else if (strcmp(key, "tolerance") == 0) {
+        hb_get_duration(l, v, "verify.tolerance", &vc->v->tolerance_ms);
+    } else if (strcmp(key, "plugin") == 0) {
+        vc->plugin_node = v;
+    } else if (strcmp(key, "symbol") == 0) {
+        hb_set_str(l, v, "verify.symbol", &vc->v->plugin_symbol);
+        vc->symbol_node = v;
+    } else if (strcmp(key, "config") == 0) {
+        vc->config_node = v;
     } else if (strcmp(key, "algorithm") == 0) {
+        vc->algorithm_node = v;
         char *s = hb_get_str(l, v, "verify.algorithm");
         if (s == NULL)
             return -1;
@@ -671,6 +712,7 @@ static int hb_verify_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_n
             hb_errorf(l, v, "verify.algorithm must be sha1, sha256 or sha512, not \"%s\"", s);
         free(s);
     } else if (strcmp(key, "headerEncoding") == 0) {
+        vc->encoding_node = v;
         char *s = hb_get_str(l, v, "verify.headerEncoding");
         if (s == NULL)
             return -1;
@@ -684,9 +726,48 @@ static int hb_verify_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_n
             hb_errorf(l, v, "verify.headerEncoding must be hex, base64 or base64url, not \"%s\"", s);
         free(s);
     } else {
-        hb_unknown_key(l, k, key, "verify (expected headerName, secret, secretFile, algorithm, headerEncoding)");
+        hb_unknown_key(l, k, key,
+                       "verify (expected provider, headerName, secret, secrets, secretFile, algorithm, "
+                       "headerEncoding, publicKey, publicKeys, verifyToken, tolerance, plugin, symbol, config)");
     }
     return 0;
+}
+
+/* A string or a list of strings (`secrets: [new, old]`), appended to *out. */
+static void hb_get_str_list(hb_loader_t *l, yaml_node_t *node, const char *what, char ***out, size_t *n)
+{
+    if (node->type != YAML_SEQUENCE_NODE) {
+        hb_errorf(l, node, "%s must be a list of strings, not %s", what, hb_node_kind(node));
+        return;
+    }
+    size_t count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    if (count == 0)
+        hb_errorf(l, node, "%s must not be empty", what);
+    *out = hb_xrealloc(*out, (*n + count + 1) * sizeof(char *));
+    for (yaml_node_item_t *i = node->data.sequence.items.start; i < node->data.sequence.items.top; i++) {
+        char *s = hb_get_str(l, hb_node(l, *i), what);
+        if (s != NULL)
+            (*out)[(*n)++] = s;
+    }
+}
+
+static void hb_add_secret(hb_verify_config_t *v, char *data, size_t len)
+{
+    v->secrets = hb_xrealloc(v->secrets, (v->num_secrets + 1) * sizeof(*v->secrets));
+    v->secrets[v->num_secrets++] = (hb_secret_t){data, len};
+}
+
+/* The plugin path as given, or relative to the config file's folder. */
+static char *hb_resolve_path(const char *config_name, const char *path)
+{
+    const char *slash = strrchr(config_name, '/');
+    if (path[0] == '/' || slash == NULL)
+        return hb_xstrdup(path);
+    hb_buf_t b;
+    hb_buf_init(&b);
+    hb_buf_append(&b, config_name, (size_t)(slash - config_name) + 1);
+    hb_buf_puts(&b, path);
+    return hb_buf_release(&b);
 }
 
 static void hb_parse_verify(hb_loader_t *l, yaml_node_t *node, hb_verify_config_t *v)
@@ -702,23 +783,97 @@ static void hb_parse_verify(hb_loader_t *l, yaml_node_t *node, hb_verify_config_
         free(s);
         return;
     }
-    hb_verify_ctx_t vc = {v, NULL, NULL, 0};
+    hb_verify_ctx_t vc = {.v = v};
     if (hb_each_key(l, node, "verify", hb_verify_key, &vc) != 0)
         return;
-    if (!vc.has_header)
-        hb_errorf(l, node, "verify needs headerName (the header that carries the signature)");
+
+    /* the keys: secret, secrets or secretFile; publicKey or publicKeys */
+    int secret_forms = (vc.secret_node != NULL) + (vc.secrets_node != NULL) + (vc.secret_file_node != NULL);
+    if (secret_forms > 1)
+        hb_errorf(l, vc.secret_file_node != NULL ? vc.secret_file_node : vc.secrets_node,
+                  "verify takes one of secret, secrets and secretFile");
+    if (vc.secret_node != NULL) {
+        char *secret = hb_get_str(l, vc.secret_node, "verify.secret");
+        if (secret != NULL)
+            hb_add_secret(v, secret, strlen(secret));
+    } else if (vc.secrets_node != NULL) {
+        char **list = NULL;
+        size_t n = 0;
+        hb_get_str_list(l, vc.secrets_node, "verify.secrets", &list, &n);
+        for (size_t i = 0; i < n; i++)
+            hb_add_secret(v, list[i], strlen(list[i]));
+        free(list);
+    } else if (vc.secret_file_node != NULL) {
+        size_t len = 0;
+        char *secret = hb_read_secret_file(l, vc.secret_file_node, &len);
+        if (secret != NULL)
+            hb_add_secret(v, secret, len);
+    }
+    if (vc.public_key_node != NULL && vc.public_keys_node != NULL)
+        hb_errorf(l, vc.public_keys_node, "verify takes publicKey or publicKeys, not both");
+    else if (vc.public_key_node != NULL && (v->public_keys = hb_xcalloc(1, sizeof(char *))) != NULL &&
+             (v->public_keys[0] = hb_get_str(l, vc.public_key_node, "verify.publicKey")) != NULL)
+        v->num_public_keys = 1;
+    else if (vc.public_keys_node != NULL)
+        hb_get_str_list(l, vc.public_keys_node, "verify.publicKeys", &v->public_keys, &v->num_public_keys);
+    int has_secret = secret_forms > 0, has_public = vc.public_key_node != NULL || vc.public_keys_node != NULL;
+
+    if (vc.plugin_node != NULL) {
+        char *path = hb_get_str(l, vc.plugin_node, "verify.plugin");
+        if (path != NULL)
+            v->plugin = hb_resolve_path(l->name, path);
+        free(path);
+        if (v->plugin_symbol == NULL)
+            hb_errorf(l, node, "verify.plugin needs symbol (the hookbridge_verifier_t the plugin exports)");
+        if (v->provider != NULL || vc.header_node != NULL || has_secret || has_public)
+            hb_errorf(l, node, "verify.plugin takes only symbol and config: the plugin reads its own secrets");
+        if (vc.config_node != NULL) {
+            msgpack_sbuffer sb;
+            msgpack_sbuffer_init(&sb);
+            msgpack_unpacked up;
+            msgpack_unpacked_init(&up);
+            hb_buf_t json;
+            hb_buf_init(&json);
+            hb_msgpack_to_json(hb_yaml_object(l, vc.config_node, &sb, &up), &json);
+            v->plugin_config = hb_buf_release(&json);
+            msgpack_unpacked_destroy(&up);
+            msgpack_sbuffer_destroy(&sb);
+        }
+        return;
+    }
+    if (vc.symbol_node != NULL || vc.config_node != NULL)
+        hb_errorf(l, vc.symbol_node != NULL ? vc.symbol_node : vc.config_node, "symbol and config go with plugin");
+    if (v->provider != NULL) {
+        const hb_preset_info_t *preset = hb_preset_find(v->provider);
+        yaml_node_t *fixed = vc.header_node != NULL      ? vc.header_node
+                             : vc.algorithm_node != NULL ? vc.algorithm_node
+                                                         : vc.encoding_node;
+        if (fixed != NULL)
+            hb_errorf(l, fixed, "verify.provider %s fixes the header, algorithm and encoding", v->provider);
+        if (preset == NULL)
+            return; /* reported */
+        if ((preset->needs & HB_PRESET_SECRET) && !has_secret)
+            hb_errorf(l, node, "verify.provider %s needs secret, secrets or secretFile", v->provider);
+        if ((preset->needs & HB_PRESET_PUBLIC_KEY) && !has_public)
+            hb_errorf(l, node, "verify.provider %s needs publicKey or publicKeys", v->provider);
+        if ((preset->needs & HB_PRESET_KEY_EITHER) && !has_secret && !has_public)
+            hb_errorf(l, node, "verify.provider %s needs a secret (whsec_...) or a public key (whpk_...)", v->provider);
+        if ((preset->needs & HB_PRESET_VERIFY_TOKEN) && (v->verify_token == NULL || *v->verify_token == '\0'))
+            hb_errorf(l, node, "verify.provider %s needs verifyToken (the token its set-up GET carries)", v->provider);
+        if ((preset->needs & HB_PRESET_PUBLIC_KEY) && has_secret)
+            hb_errorf(l, node, "verify.provider %s checks a public key; it takes no secret", v->provider);
+        if (has_public && !(preset->needs & (HB_PRESET_PUBLIC_KEY | HB_PRESET_KEY_EITHER)))
+            hb_errorf(l, node, "verify.provider %s takes no public key", v->provider);
+        return;
+    }
+    if (vc.header_node == NULL)
+        hb_errorf(l, node, "verify needs headerName (the header that carries the signature) or provider");
     else if (v->header_name != NULL && *v->header_name == '\0')
         hb_errorf(l, node, "verify.headerName must not be empty");
-    if (vc.secret_node != NULL && vc.secret_file_node != NULL) {
-        hb_errorf(l, vc.secret_file_node, "verify takes secret or secretFile, not both");
-    } else if (vc.secret_node != NULL) {
-        v->secret = hb_get_str(l, vc.secret_node, "verify.secret");
-        v->secret_len = v->secret != NULL ? strlen(v->secret) : 0;
-    } else if (vc.secret_file_node != NULL) {
-        v->secret = hb_read_secret_file(l, vc.secret_file_node, &v->secret_len);
-    } else {
-        hb_errorf(l, node, "verify needs secret or secretFile");
-    }
+    if (!has_secret)
+        hb_errorf(l, node, "verify needs secret, secrets or secretFile");
+    if (has_public)
+        hb_errorf(l, node, "verify.publicKey goes with a provider that signs with a key pair");
 }
 
 static int hb_example_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
@@ -1203,6 +1358,17 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
         if (ep->id == NULL || !hb_endpoint_id_valid(ep->id))
             continue; /* already reported */
         ep->topic = hb_render_topic(cfg->kafka.topic_template, ep->id);
+        const hb_preset_info_t *preset = ep->verify.provider != NULL ? hb_preset_find(ep->verify.provider) : NULL;
+        if (preset != NULL && ep->event_id_header == NULL && preset->id_header != NULL)
+            ep->event_id_header = hb_xstrdup(preset->id_header); /* the provider's delivery id: retries keep it */
+        if (preset != NULL && (preset->needs & HB_PRESET_PUBLIC_URL)) {
+            if (cfg->server.public_url == NULL)
+                hb_errorf_line(&l, ep->line,
+                               "endpoint \"%s\": verify.provider %s signs the public URL: set server.publicUrl", ep->id,
+                               ep->verify.provider);
+            else
+                ep->verify.public_url = hb_xstrdup(cfg->server.public_url);
+        }
         for (size_t t = 0; t < ep->num_triggers; t++)
             if (ep->triggers[t].topic == NULL)
                 ep->triggers[t].topic = hb_xstrdup(ep->topic);
@@ -1264,8 +1430,22 @@ void hb_config_free(hb_config_t *cfg)
         free(ep->title);
         free(ep->event_id_header);
         free(ep->topic);
-        free(ep->verify.header_name);
-        free(ep->verify.secret);
+        hb_verify_config_t *vf = &ep->verify;
+        free(vf->provider);
+        free(vf->header_name);
+        for (size_t j = 0; j < vf->num_secrets; j++) {
+            OPENSSL_cleanse(vf->secrets[j].data, vf->secrets[j].len);
+            free(vf->secrets[j].data);
+        }
+        free(vf->secrets);
+        for (size_t j = 0; j < vf->num_public_keys; j++)
+            free(vf->public_keys[j]);
+        free(vf->public_keys);
+        free(vf->verify_token);
+        free(vf->public_url);
+        free(vf->plugin);
+        free(vf->plugin_symbol);
+        free(vf->plugin_config);
         for (size_t j = 0; j < ep->num_examples; j++) {
             free(ep->examples[j].id);
             free(ep->examples[j].name);

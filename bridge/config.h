@@ -15,15 +15,42 @@ typedef struct hb_kv {
     char *value;
 } hb_kv_t;
 
-/** `verify:` of one endpoint: the equivalent of Trigger.dev's verifyRequestSignature(). */
+/** A secret's bytes (may hold NUL when it came from a file). */
+typedef struct hb_secret {
+    char *data;
+    size_t len;
+} hb_secret_t;
+
+/**
+ * `verify:` of one endpoint: the equivalent of Trigger.dev's verifyRequestSignature(), or a provider preset
+ * (`provider: github`), or a plugin. Secrets and public keys are lists: during a rotation any of them may match.
+ */
 typedef struct hb_verify_config {
-    int none;          /* `verify: none`: every request is accepted (a warning is logged at start) */
-    char *header_name; /* the header holding the signature, e.g. X-Cal-Signature-256 */
-    char *secret;      /* from `secret` or `secretFile`; may be empty (requests then fail "Missing secret") */
-    size_t secret_len;
+    int none;             /* `verify: none`: every request is accepted (a warning is logged at start) */
+    char *provider;       /* a preset name (verify.h lists them); NULL: generic HMAC over the body */
+    char *header_name;    /* generic only: the header holding the signature, e.g. X-Cal-Signature-256 */
+    hb_secret_t *secrets; /* `secret`, `secrets` or `secretFile`; an empty one fails requests with "Missing secret" */
+    size_t num_secrets;
+    char **public_keys; /* `publicKey` or `publicKeys`, as written (hex, base64 DER or whpk_..., per provider) */
+    size_t num_public_keys;
+    char *verify_token;    /* `verifyToken` (meta's GET handshake) */
+    uint64_t tolerance_ms; /* `tolerance` (default 300 s): timestamps further from now are refused */
     hb_hmac_alg_t algorithm;
     hb_sig_encoding_t encoding;
+    char *public_url;    /* server.publicUrl, copied for the schemes that sign the URL (twilio) */
+    char *plugin;        /* `plugin`: path of a shared object (relative paths: to the config file) */
+    char *plugin_symbol; /* `symbol` */
+    char *plugin_config; /* `config` as compact JSON ("{}" when absent) */
 } hb_verify_config_t;
+
+/** 1 when verification is on but holds no usable key: every request fails with "Missing secret". */
+static inline int hb_verify_config_keyless(const hb_verify_config_t *v)
+{
+    size_t usable = v->num_public_keys;
+    for (size_t i = 0; i < v->num_secrets; i++)
+        usable += v->secrets[i].len > 0;
+    return !v->none && v->plugin == NULL && usable == 0;
+}
 
 /** One entry of `examples:`. */
 typedef struct hb_example {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "body.h"
@@ -13,6 +14,7 @@
 #include "publisher.h"
 #include "server.h"
 #include "tail.h"
+#include "endpoint.h"
 #include "verify.h"
 
 #define HB_EXIT_USAGE 2
@@ -21,8 +23,9 @@ static const char usage[] =
     "usage: hookbridge COMMAND [OPTIONS]\n"
     "\n"
     "  serve  -c FILE              run the bridge\n"
-    "  check  -c FILE              validate the configuration (exit 2 with every error)\n"
-    "  sign   -c FILE ENDPOINT     print the signature header for the body on stdin\n"
+    "  check  -c FILE              validate the configuration and load its keys and plugins (exit 2 on error)\n"
+    "  sign   -c FILE ENDPOINT [--body TEXT|@FILE]\n"
+    "                              print the headers the endpoint accepts now for that body (default: stdin)\n"
     "  tail   -c FILE [ENDPOINT] [--brokers ADDR] [--from-beginning] [-n N] [--timeout DUR]\n"
     "                              print the events in the endpoints' topics as JSON lines\n"
     "  decode                      print the envelope on stdin as JSON\n"
@@ -65,14 +68,18 @@ typedef struct hb_args {
     int from_beginning;
     long max_events;
     uint64_t timeout_ms;
+    const char *body; /* sign --body TEXT|@FILE */
 } hb_args_t;
 
 static int hb_parse_args(int argc, char **argv, hb_args_t *args)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},   {"brokers", required_argument, NULL, 'b'},
-        {"from-beginning", no_argument, NULL, 'B'}, {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"brokers", required_argument, NULL, 'b'},
+                                             {"from-beginning", no_argument, NULL, 'B'},
+                                             {"timeout", required_argument, NULL, 't'},
+                                             {"body", required_argument, NULL, 'd'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:b:n:h", longopts, NULL)) != -1) {
@@ -85,6 +92,9 @@ static int hb_parse_args(int argc, char **argv, hb_args_t *args)
             break;
         case 'B':
             args->from_beginning = 1;
+            break;
+        case 'd':
+            args->body = optarg;
             break;
         case 'n': {
             char *end;
@@ -120,20 +130,45 @@ static void hb_read_all(FILE *fp, hb_buf_t *buf)
         hb_buf_append(buf, chunk, n);
 }
 
+/* The text itself, or @path for a file's content. */
+static int hb_arg_text(const char *arg, hb_buf_t *out)
+{
+    if (arg[0] != '@') {
+        hb_buf_puts(out, arg);
+        return 0;
+    }
+    FILE *fp = fopen(arg + 1, "rb");
+    if (fp == NULL) {
+        fprintf(stderr, "hookbridge: cannot read %s\n", arg + 1);
+        return -1;
+    }
+    hb_read_all(fp, out);
+    fclose(fp);
+    return 0;
+}
+
 static int hb_cmd_check(hb_args_t *args)
 {
     hb_config_t *cfg = hb_load_or_exit(args->config);
+    char err[512];
+    hb_registry_t *reg = hb_registry_new(cfg, err, sizeof(err)); /* keys decoded, plugins loaded, as serve does */
+    if (reg == NULL) {
+        fprintf(stderr, "%s: %s\n", args->config, err);
+        hb_config_free(cfg);
+        return HB_EXIT_USAGE;
+    }
     printf("%s: ok, %zu endpoint%s\n", args->config, cfg->num_endpoints, cfg->num_endpoints == 1 ? "" : "s");
     for (size_t i = 0; i < cfg->num_endpoints; i++) {
         const hb_endpoint_config_t *ep = &cfg->endpoints[i];
         printf("  /webhooks/%s -> %s (verify: %s)\n", ep->id, ep->num_triggers == 0 ? ep->topic : "triggers",
-               ep->verify.none ? "none" : ep->verify.header_name);
+               hb_verifier_scheme(hb_registry_at(reg, i)->verifier));
         if (ep->respond_with != NULL)
             printf("    respondWith: %d%s\n", ep->respond_with->status,
                    ep->respond_with->skip_triggering_runs ? ", skipTriggeringRuns" : "");
         for (size_t t = 0; t < ep->num_triggers; t++)
             printf("    trigger %s -> %s\n", ep->triggers[t].name, ep->triggers[t].topic);
     }
+    hb_registry_free(reg);
     hb_config_free(cfg);
     return 0;
 }
@@ -147,9 +182,11 @@ static int hb_cmd_sign(hb_args_t *args, int argc, char **argv, int first)
     hb_config_t *cfg = hb_load_or_exit(args->config);
     const hb_endpoint_config_t *ep = hb_config_find_endpoint(cfg, argv[first]);
     int ret = 1;
-    char err[256], sig[256];
-    hb_buf_t body;
+    char err[256];
+    hb_buf_t body, path, out;
     hb_buf_init(&body);
+    hb_buf_init(&path);
+    hb_buf_init(&out);
     hb_verifier_t *v = NULL;
     if (ep == NULL) {
         fprintf(stderr, "hookbridge sign: no endpoint \"%s\" in %s\n", argv[first], args->config);
@@ -159,15 +196,35 @@ static int hb_cmd_sign(hb_args_t *args, int argc, char **argv, int first)
         fprintf(stderr, "hookbridge sign: %s\n", err);
         goto Exit;
     }
-    hb_read_all(stdin, &body);
-    if (hb_verifier_sign(v, (const uint8_t *)body.base, body.len, sig, sizeof(sig)) < 0) {
-        fprintf(stderr, "hookbridge sign: endpoint \"%s\" has no secret to sign with\n", ep->id);
+    if (args->body != NULL ? hb_arg_text(args->body, &body) != 0 : (hb_read_all(stdin, &body), 0))
+        goto Exit;
+    /* the request as a sender would make it now: the endpoint's path, a form body for twilio, JSON otherwise */
+    hb_buf_printf(&path, "/webhooks/%s", ep->id);
+    int form = ep->verify.provider != NULL && strcmp(ep->verify.provider, "twilio") == 0;
+    const char *ct = form ? "application/x-www-form-urlencoded" : "application/json";
+    hb_header_t ctype = {"content-type", 12, ct, strlen(ct)};
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    hb_request_t req = {.method = "POST",
+                        .method_len = 4,
+                        .path = path.base,
+                        .path_len = path.len,
+                        .query_at = SIZE_MAX,
+                        .headers = &ctype,
+                        .num_headers = 1,
+                        .body = (const uint8_t *)body.base,
+                        .body_len = body.len,
+                        .received_at_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000};
+    if (hb_verifier_sign_headers(v, &req, &out) != 0) {
+        fprintf(stderr, "hookbridge sign: endpoint \"%s\": %.*s\n", ep->id, (int)out.len, out.base);
         goto Exit;
     }
-    printf("%s: %s\n", ep->verify.header_name, sig);
+    fwrite(out.base, 1, out.len, stdout);
     ret = 0;
 Exit:
     hb_buf_dispose(&body);
+    hb_buf_dispose(&path);
+    hb_buf_dispose(&out);
     hb_verifier_free(v);
     hb_config_free(cfg);
     return ret;
@@ -236,23 +293,6 @@ static int hb_cmd_decode(void)
     hb_buf_dispose(&in);
     hb_buf_dispose(&out);
     return ret == 0 ? 0 : 1;
-}
-
-/* JSON text, or @path for a file's content. */
-static int hb_arg_text(const char *arg, hb_buf_t *out)
-{
-    if (arg[0] != '@') {
-        hb_buf_puts(out, arg);
-        return 0;
-    }
-    FILE *fp = fopen(arg + 1, "rb");
-    if (fp == NULL) {
-        fprintf(stderr, "hookbridge match: cannot read %s\n", arg + 1);
-        return -1;
-    }
-    hb_read_all(fp, out);
-    fclose(fp);
-    return 0;
 }
 
 static int hb_cmd_match(int argc, char **argv, int first)

@@ -251,6 +251,22 @@ static void hb_send_respond(h2o_req_t *req, const hb_respond_config_t *rw, h2o_i
     h2o_send_inline(req, body.base, body.len);
 }
 
+/* Sends a provider preset's handshake answer (verify.h), copied into the request's pool. */
+static void hb_send_handshake(h2o_req_t *req, const hb_handshake_t *hs)
+{
+    req->res.status = hs->status;
+    req->res.reason = hb_reason_phrase(hs->status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, hs->content_type,
+                   strlen(hs->content_type));
+    if (hs->header_name != NULL)
+        h2o_add_header_by_str(&req->pool, &req->res.headers, hs->header_name, strlen(hs->header_name), 1, NULL,
+                              hs->header_value, strlen(hs->header_value));
+    char *body = h2o_mem_alloc_pool(&req->pool, hs->body.len + 1);
+    memcpy(body, hs->body.len > 0 ? hs->body.base : "", hs->body.len);
+    req->res.content_length = hs->body.len;
+    h2o_send_inline(req, body, hs->body.len);
+}
+
 static void hb_ticket_answer(hb_ticket_t *t)
 {
     if (t->req == NULL || t->responded)
@@ -613,6 +629,8 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     hb_request_t hreq;
     hb_fill_request(req, &hreq, addrbuf);
     hb_parsed_t pb = {0};
+    hb_handshake_t hs = {.status = 0};
+    hb_buf_init(&hs.body);
     const hb_respond_config_t *rw = ep->cfg->respond_with, *respond_later = NULL;
     h2o_iovec_t rw_body = {NULL, 0};
 
@@ -630,12 +648,23 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
         respond_later = rw; /* a 200 goes on: verify, triggers, publish, then this answer */
     }
 
-    /* 4. verify */
+    /* 4. verify; a provider's set-up handshake is answered by its preset (unsigned ones before the check) */
+    if (respond_later == NULL && hb_verifier_handshake_unsigned(ep->verifier, &hreq, &hs)) {
+        atomic_fetch_add_explicit(&ep->counters.responded, 1, memory_order_relaxed);
+        hb_send_handshake(req, &hs);
+        goto Exit;
+    }
     const char *reason = NULL;
     if (hb_verifier_check(ep->verifier, &hreq, &reason) != HB_STATUS_OK) {
         atomic_fetch_add_explicit(&ep->counters.rejected, 1, memory_order_relaxed);
         hb_log(HB_LOG_INFO, "rejected", "endpoint", ep->cfg->id, "outcome", "rejected", "reason", reason, HB_LOG_END);
         hb_send_error(req, 401, "unauthorized", reason);
+        goto Exit;
+    }
+    if (hb_verifier_has_signed_handshake(ep->verifier) &&
+        hb_verifier_handshake_signed(ep->verifier, &hreq, hb_body_object(&pb, &hreq, ep), &hs)) {
+        atomic_fetch_add_explicit(&ep->counters.responded, 1, memory_order_relaxed);
+        hb_send_handshake(req, &hs);
         goto Exit;
     }
 
@@ -673,6 +702,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
                                    .json_len = body != NULL ? pb.sb.size : 0};
     hb_publish(srv, t, &fields, routes, nroutes);
 Exit:
+    hb_buf_dispose(&hs.body);
     hb_parsed_dispose(&pb);
     return 0;
 }
@@ -803,7 +833,7 @@ static void hb_log_startup(const hb_server_t *srv, const char *bootstrap)
         if (cfg->endpoints[i].verify.none)
             hb_log(HB_LOG_WARN, "verify: none: this endpoint publishes every request without checking who sent it",
                    "endpoint", cfg->endpoints[i].id, HB_LOG_END);
-        else if (cfg->endpoints[i].verify.secret_len == 0)
+        else if (hb_verify_config_keyless(&cfg->endpoints[i].verify))
             hb_log(HB_LOG_WARN, "the endpoint's secret is empty: every request will be refused (Missing secret)",
                    "endpoint", cfg->endpoints[i].id, HB_LOG_END);
     if (srv->embedded != NULL) {

@@ -190,12 +190,12 @@ static const struct {
     {"verify with neither secret nor secretFile",
      "endpoints:\n  - id: a\n    verify:\n      headerName: X-Sig\n",
      1,
-     {"cfg.yaml:4:7: verify needs secret or secretFile"}},
+     {"cfg.yaml:4:7: verify needs secret, secrets or secretFile"}},
     {"verify with both secret and secretFile",
      "endpoints:\n  - id: a\n    verify:\n      headerName: X-Sig\n      secret: s\n      secretFile: "
      "/run/secrets/lf\n",
      1,
-     {"cfg.yaml:6:19: verify takes secret or secretFile, not both"}},
+     {"cfg.yaml:6:19: verify takes one of secret, secrets and secretFile"}},
     {"verify without headerName",
      "endpoints:\n  - id: a\n    verify:\n      secret: s\n",
      1,
@@ -760,7 +760,9 @@ static void test_full(void)
     is_int(cal->line, 20, "endpoint 0 line");
     is_int(cal->verify.none, 0, "endpoint 0 verifies");
     is_str(cal->verify.header_name, "X-Cal-Signature-256", "endpoint 0 headerName keeps its case");
-    is_mem(cal->verify.secret, cal->verify.secret_len, "s3cr3t", 6, "endpoint 0 secret from ${HB_SECRET}");
+    is_mem(cal->verify.num_secrets == 1 ? cal->verify.secrets[0].data : NULL,
+           cal->verify.num_secrets == 1 ? cal->verify.secrets[0].len : 0, "s3cr3t", 6,
+           "endpoint 0 secret from ${HB_SECRET}");
     is_int(cal->verify.algorithm, HB_HMAC_SHA256, "endpoint 0 algorithm");
     is_int(cal->verify.encoding, HB_ENC_HEX, "endpoint 0 encoding");
     if (is_int(cal->num_examples, 2, "endpoint 0 has two examples")) {
@@ -782,7 +784,9 @@ static void test_full(void)
     is_str(gh->topic, "webhooks.github", "endpoint 1 topic");
     is_int(gh->line, 49, "endpoint 1 line");
     is_str(gh->verify.header_name, "X-Hub-Signature-256", "endpoint 1 headerName");
-    is_mem(gh->verify.secret, gh->verify.secret_len, "file-secret", 11, "endpoint 1 secret from secretFile");
+    is_mem(gh->verify.num_secrets == 1 ? gh->verify.secrets[0].data : NULL,
+           gh->verify.num_secrets == 1 ? gh->verify.secrets[0].len : 0, "file-secret", 11,
+           "endpoint 1 secret from secretFile");
     is_int(gh->verify.algorithm, HB_HMAC_SHA1, "endpoint 1 algorithm");
     is_int(gh->verify.encoding, HB_ENC_BASE64URL, "endpoint 1 encoding");
     is_int(gh->num_examples, 0, "endpoint 1 has no examples");
@@ -1107,8 +1111,8 @@ static void test_secret_file(void)
         hb_config_t *cfg = parse(yaml, &errors);
         if (ok(cfg != NULL, "secretFile: %s loads", secret_file_rows[i].yaml)) {
             const hb_verify_config_t *v = &cfg->endpoints[0].verify;
-            is_mem(v->secret, v->secret_len, secret_file_rows[i].secret, secret_file_rows[i].len, "secretFile: %s",
-                   secret_file_rows[i].yaml);
+            is_mem(v->num_secrets == 1 ? v->secrets[0].data : NULL, v->num_secrets == 1 ? v->secrets[0].len : 0,
+                   secret_file_rows[i].secret, secret_file_rows[i].len, "secretFile: %s", secret_file_rows[i].yaml);
         } else {
             is_str(errors.base, "", "secretFile: %s: no errors", secret_file_rows[i].yaml);
         }
