@@ -695,14 +695,16 @@ static void hb_parse_mailgun(hb_parsed_sig_t *ps, const hb_request_t *req)
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* The signed message: up to four parts, or (twilio) built into scratch. */
+/* The signed message: up to six parts (svix: id . ts . body), or (twilio) one built into a buffer. */
 typedef struct hb_message {
-    hb_span_t part[4];
+    hb_span_t part[6];
     int n;
 } hb_message_t;
 
 static void hb_msg_add(hb_message_t *m, const void *p, size_t n)
 {
+    if (m->n == (int)HB_ARRAY_SIZE(m->part))
+        abort(); /* a preset with more parts than the array: a programming error */
     m->part[m->n++] = (hb_span_t){p, n};
 }
 
