@@ -38,6 +38,7 @@ hb_registry_t *hb_registry_new(const hb_config_t *cfg, char *err, size_t errlen)
         for (size_t t = 0; t < ep->cfg->num_triggers; t++)
             if (ep->cfg->triggers[t].filter != NULL && hb_reqfilter_needs_body(ep->cfg->triggers[t].filter))
                 ep->needs_body = 1;
+        atomic_store(&ep->rejections[HB_MAX_REASONS - 1].reason, HB_REASON_OTHER);
         reg->sorted[i] = ep;
     }
     qsort(reg->sorted, reg->n, sizeof(*reg->sorted), hb_cmp_id);
@@ -75,6 +76,23 @@ hb_endpoint_t *hb_registry_find(const hb_registry_t *reg, const char *id, size_t
             hi = mid;
     }
     return NULL;
+}
+
+void hb_endpoint_count_rejection(hb_endpoint_t *ep, const char *reason)
+{
+    atomic_fetch_add_explicit(&ep->counters.rejected, 1, memory_order_relaxed);
+    for (size_t i = 0; i < HB_MAX_REASONS - 1; i++) {
+        const char *seen = atomic_load_explicit(&ep->rejections[i].reason, memory_order_acquire);
+        /* claim a free slot; whoever loses the race compares against the winner's text */
+        if (seen == NULL && atomic_compare_exchange_strong_explicit(&ep->rejections[i].reason, &seen, reason,
+                                                                    memory_order_acq_rel, memory_order_acquire))
+            seen = reason;
+        if (strcmp(seen, reason) == 0) {
+            atomic_fetch_add_explicit(&ep->rejections[i].count, 1, memory_order_relaxed);
+            return;
+        }
+    }
+    atomic_fetch_add_explicit(&ep->rejections[HB_MAX_REASONS - 1].count, 1, memory_order_relaxed);
 }
 
 size_t hb_registry_size(const hb_registry_t *reg)

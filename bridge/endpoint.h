@@ -20,6 +20,15 @@ typedef struct hb_endpoint_counters {
     atomic_ullong body_unparsed; /* a JSON or form body that did not parse (or nested too deeply) */
 } hb_endpoint_counters_t;
 
+/* Rejections by reason: the verifier's texts ("Signature mismatch", "Missing header X-..."), a small set per
+   endpoint, so a bounded label; anything past the table is counted under HB_REASON_OTHER. */
+#define HB_MAX_REASONS 16
+#define HB_REASON_OTHER "other"
+typedef struct hb_reason_count {
+    _Atomic(const char *) reason; /* NULL: a free slot; the text outlives the registry (static or verifier-owned) */
+    atomic_ullong count;
+} hb_reason_count_t;
+
 typedef struct hb_endpoint {
     const hb_endpoint_config_t *cfg; /* borrowed from the hb_config_t the registry was built from */
     hb_verifier_t *verifier;
@@ -27,7 +36,11 @@ typedef struct hb_endpoint {
     void **trigger_topics; /* the handle of each trigger's topic (same order as cfg->triggers), set likewise */
     int needs_body;        /* a filter or template reads the body */
     hb_endpoint_counters_t counters;
+    hb_reason_count_t rejections[HB_MAX_REASONS]; /* the last slot is HB_REASON_OTHER */
 } hb_endpoint_t;
+
+/** Counts a rejection (also in counters.rejected) under its reason, lock-free. Any thread. */
+void hb_endpoint_count_rejection(hb_endpoint_t *ep, const char *reason);
 
 typedef struct hb_registry hb_registry_t;
 

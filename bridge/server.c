@@ -656,7 +656,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     const char *reason = NULL;
     if (hb_verifier_check(ep->verifier, &hreq, &reason) != HB_STATUS_OK) {
-        atomic_fetch_add_explicit(&ep->counters.rejected, 1, memory_order_relaxed);
+        hb_endpoint_count_rejection(ep, reason);
         hb_log(HB_LOG_INFO, "rejected", "endpoint", ep->cfg->id, "outcome", "rejected", "reason", reason, HB_LOG_END);
         hb_send_error(req, 401, "unauthorized", reason);
         goto Exit;

@@ -1,5 +1,6 @@
 /* tests/unit/test_endpoint.c: the registry of endpoints, built from a parsed config, looked up by id. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -134,6 +135,28 @@ int main(void)
                    "find(\"%.*s\") is the same object as at()", (int)lookups[i].len, lookups[i].text);
         }
     }
+    /* rejections by reason: equal texts share a slot (by content, not address), the table is bounded */
+    hb_endpoint_t *ep = hb_registry_at(reg, 0);
+    char copy[] = "Signature mismatch";
+    hb_endpoint_count_rejection(ep, "Signature mismatch");
+    hb_endpoint_count_rejection(ep, copy);
+    hb_endpoint_count_rejection(ep, "Missing header X-Sig");
+    char many[40][32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(many[i], sizeof(many[i]), "reason %d", i);
+        hb_endpoint_count_rejection(ep, many[i]);
+    }
+    is_int(atomic_load(&ep->counters.rejected), 43, "every rejection is counted in rejected");
+    is_str(atomic_load(&ep->rejections[0].reason), "Signature mismatch", "the first reason has the first slot");
+    is_int(atomic_load(&ep->rejections[0].count), 2, "the same text twice, from two addresses: one slot, 2");
+    is_int(atomic_load(&ep->rejections[1].count), 1, "another reason: its own slot");
+    is_str(atomic_load(&ep->rejections[HB_MAX_REASONS - 1].reason), HB_REASON_OTHER, "the last slot is other");
+    is_int(atomic_load(&ep->rejections[HB_MAX_REASONS - 1].count), 40 - (HB_MAX_REASONS - 3),
+           "reasons past the table are counted as other");
+    unsigned long long sum = 0;
+    for (size_t i = 0; i < HB_MAX_REASONS; i++)
+        sum += atomic_load(&ep->rejections[i].count);
+    is_int(sum, 43, "the reasons add up to rejected");
     hb_registry_free(reg);
     hb_registry_free(NULL);
 
