@@ -17,6 +17,7 @@
 #define HB_DEFAULT_MAX_BODY ((size_t)1024 * 1024)
 #define HB_DEFAULT_DELIVERY_TIMEOUT_MS 8000
 #define HB_DEFAULT_SHUTDOWN_TIMEOUT_MS 15000
+#define HB_DEFAULT_DRAIN_DELAY_MS 5000 /* for the endpoints controller to take the pod out of the Service */
 
 typedef struct hb_loader {
     const char *name;
@@ -225,18 +226,24 @@ static int hb_get_size(hb_loader_t *l, const yaml_node_t *node, const char *what
     return ret;
 }
 
-static int hb_get_duration(hb_loader_t *l, const yaml_node_t *node, const char *what, uint64_t *out)
+/* A duration; zero only where allow_zero (a zero elsewhere would read as "unset"). */
+static int hb_get_duration_z(hb_loader_t *l, const yaml_node_t *node, const char *what, uint64_t *out, int allow_zero)
 {
     char *s = hb_get_str(l, node, what);
     if (s == NULL)
         return -1;
     int ret = hb_parse_duration(s, out);
-    if (ret != 0 || *out == 0) {
+    if (ret != 0 || (*out == 0 && !allow_zero)) {
         hb_errorf(l, node, "%s must be a duration such as 8s, 500ms or 1m, not \"%s\"", what, s);
         ret = -1;
     }
     free(s);
     return ret;
+}
+
+static int hb_get_duration(hb_loader_t *l, const yaml_node_t *node, const char *what, uint64_t *out)
+{
+    return hb_get_duration_z(l, node, what, out, 0);
 }
 
 static int hb_get_listen(hb_loader_t *l, const yaml_node_t *node, const char *what, hb_listen_t *out)
@@ -526,6 +533,8 @@ static int hb_server_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_n
         hb_get_size(l, v, "server.maxBodySize", &cfg->server.max_body_size);
     } else if (strcmp(key, "shutdownTimeout") == 0) {
         hb_get_duration(l, v, "server.shutdownTimeout", &cfg->server.shutdown_timeout_ms);
+    } else if (strcmp(key, "drainDelay") == 0) {
+        hb_get_duration_z(l, v, "server.drainDelay", &cfg->server.drain_delay_ms, 1);
     } else if (strcmp(key, "tls") == 0) {
         if (v->type != YAML_MAPPING_NODE) {
             hb_errorf(l, v, "server.tls must be a mapping with certFile and keyFile, not %s", hb_node_kind(v));
@@ -544,7 +553,8 @@ static int hb_server_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_n
         if ((cfg->server.tls_cert_file == NULL) != (cfg->server.tls_key_file == NULL))
             hb_errorf(l, v, "server.tls needs both certFile and keyFile");
     } else {
-        hb_unknown_key(l, k, key, "server (expected listen, publicUrl, threads, maxBodySize, shutdownTimeout, tls)");
+        hb_unknown_key(l, k, key,
+                       "server (expected listen, publicUrl, threads, maxBodySize, drainDelay, shutdownTimeout, tls)");
     }
     return 0;
 }
@@ -593,6 +603,8 @@ static int hb_kafka_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_no
         hb_set_str(l, v, "kafka.topic", &cfg->kafka.topic_template);
     } else if (strcmp(key, "deliveryTimeout") == 0) {
         hb_get_duration(l, v, "kafka.deliveryTimeout", &cfg->kafka.delivery_timeout_ms);
+    } else if (strcmp(key, "readinessWindow") == 0) {
+        hb_get_duration(l, v, "kafka.readinessWindow", &cfg->kafka.readiness_window_ms);
     } else if (strcmp(key, "producer") == 0) {
         if (v->type != YAML_MAPPING_NODE) {
             hb_errorf(l, v, "kafka.producer must be a mapping of librdkafka properties, not %s", hb_node_kind(v));
@@ -621,7 +633,7 @@ static int hb_kafka_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_no
             cfg->kafka.num_producer++;
         }
     } else {
-        hb_unknown_key(l, k, key, "kafka (expected brokers, topic, deliveryTimeout, producer)");
+        hb_unknown_key(l, k, key, "kafka (expected brokers, topic, deliveryTimeout, readinessWindow, producer)");
     }
     return 0;
 }
@@ -1305,6 +1317,7 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
 {
     hb_loader_t l = {.name = name, .env = env, .errors = errors};
     hb_config_t *cfg = hb_xcalloc(1, sizeof(*cfg));
+    cfg->server.drain_delay_ms = UINT64_MAX; /* unset: the default below */
     cfg->path = hb_xstrdup(name);
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
@@ -1342,6 +1355,8 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
         cfg->server.max_body_size = HB_DEFAULT_MAX_BODY;
     if (cfg->server.shutdown_timeout_ms == 0)
         cfg->server.shutdown_timeout_ms = HB_DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    if (cfg->server.drain_delay_ms == UINT64_MAX)
+        cfg->server.drain_delay_ms = HB_DEFAULT_DRAIN_DELAY_MS;
     if (cfg->kafka.brokers == NULL || *cfg->kafka.brokers == '\0') {
         free(cfg->kafka.brokers);
         cfg->kafka.brokers = hb_xstrdup("embedded");
@@ -1350,6 +1365,8 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
         cfg->kafka.topic_template = hb_xstrdup("webhooks.{id}");
     if (cfg->kafka.delivery_timeout_ms == 0)
         cfg->kafka.delivery_timeout_ms = HB_DEFAULT_DELIVERY_TIMEOUT_MS;
+    if (cfg->kafka.readiness_window_ms == 0)
+        cfg->kafka.readiness_window_ms = 30000;
 
     for (size_t i = 0; i < cfg->num_endpoints; i++) {
         hb_endpoint_config_t *ep = &cfg->endpoints[i];

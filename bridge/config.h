@@ -113,7 +113,8 @@ typedef struct hb_config {
         unsigned threads; /* 0 = auto: one per core */
         size_t max_body_size;
         uint64_t shutdown_timeout_ms;
-        char *tls_cert_file; /* both NULL: plain HTTP */
+        uint64_t drain_delay_ms; /* after SIGTERM, serve on while /readyz says 503 (default 5 s; 0 allowed) */
+        char *tls_cert_file;     /* both NULL: plain HTTP */
         char *tls_key_file;
     } server;
     struct {
@@ -123,7 +124,8 @@ typedef struct hb_config {
         char *brokers; /* "embedded" or a bootstrap list */
         char *topic_template;
         uint64_t delivery_timeout_ms;
-        hb_kv_t *producer; /* passed through to librdkafka as they are */
+        uint64_t readiness_window_ms; /* /readyz: the topics' metadata must be this fresh (default 30 s) */
+        hb_kv_t *producer;            /* passed through to librdkafka as they are */
         size_t num_producer;
     } kafka;
     hb_endpoint_config_t *endpoints;

@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "filter.h"
+#include "metrics.h"
 #include "respond.h"
 #include "verify.h"
 
@@ -37,6 +38,7 @@ typedef struct hb_endpoint {
     int needs_body;        /* a filter or template reads the body */
     hb_endpoint_counters_t counters;
     hb_reason_count_t rejections[HB_MAX_REASONS]; /* the last slot is HB_REASON_OTHER */
+    hb_latency_t latency;                         /* of published events: received → last delivery report */
 } hb_endpoint_t;
 
 /** Counts a rejection (also in counters.rejected) under its reason, lock-free. Any thread. */

@@ -133,4 +133,3 @@ void hb_msgpack_to_json(const msgpack_object *o, hb_buf_t *out)
         hb_buf_puts(out, "null");
     }
 }
-

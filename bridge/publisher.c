@@ -8,6 +8,7 @@
 
 #include "envelope.h"
 #include "log.h"
+#include "metrics.h"
 
 struct hb_publisher {
     rd_kafka_t *rk;
@@ -17,6 +18,7 @@ struct hb_publisher {
     atomic_int stop;
     rd_kafka_topic_t **topics;
     size_t num_topics;
+    atomic_llong rtt_us; /* the brokers' mean round-trip time from the last statistics, -1 before any */
 };
 
 static void hb_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *conf_opaque)
@@ -37,6 +39,19 @@ static void hb_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaqu
 {
     hb_log(HB_LOG_WARN, "kafka error", "error", rd_kafka_err2name((rd_kafka_resp_err_t)err), "detail", reason,
            HB_LOG_END);
+}
+
+/*
+ * librdkafka's statistics (JSON, every statistics.interval.ms, on the poll thread): the mean of the brokers'
+ * rtt.avg (microseconds) of the brokers that have one.
+ */
+static int hb_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    hb_publisher_t *pub = opaque;
+    long long rtt = hb_stats_rtt_us(json, len);
+    if (rtt >= 0)
+        atomic_store(&pub->rtt_us, rtt);
+    return 0; /* librdkafka frees json */
 }
 
 static int hb_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err, size_t errlen)
@@ -61,6 +76,7 @@ int hb_publisher_conf(rd_kafka_conf_t *conf, const hb_config_t *cfg, const char 
         {"socket.nagle.disable", "true"},
         {"message.timeout.ms", timeout},
         {"linger.ms", "1"}, /* a sender waits for its report: batch for 1 ms, not librdkafka's default 5 */
+        {"statistics.interval.ms", "10000"}, /* the broker round-trip time for /metrics; kafka.producer may change it */
     };
     for (size_t i = 0; i < HB_ARRAY_SIZE(fixed); i++)
         if (hb_conf_set(conf, fixed[i][0], fixed[i][1], err, errlen) != 0)
@@ -95,6 +111,8 @@ hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, 
     rd_kafka_conf_set_dr_msg_cb(conf, hb_on_delivery);
     rd_kafka_conf_set_log_cb(conf, hb_on_log);
     rd_kafka_conf_set_error_cb(conf, hb_on_error);
+    rd_kafka_conf_set_stats_cb(conf, hb_on_stats);
+    atomic_store(&pub->rtt_us, -1);
     char rkerr[512];
     pub->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rkerr, sizeof(rkerr)); /* owns conf on success */
     if (pub->rk == NULL) {
@@ -138,6 +156,31 @@ int hb_publisher_flush(hb_publisher_t *pub, int timeout_ms)
 {
     /* the poll thread serves the reports; rd_kafka_flush() would poll too, which is fine: callbacks are reentrant */
     return rd_kafka_flush(pub->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+long long hb_publisher_rtt_us(hb_publisher_t *pub)
+{
+    return atomic_load(&pub->rtt_us);
+}
+
+int hb_publisher_metadata(hb_publisher_t *pub, int timeout_ms, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < pub->num_topics; i++) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t e = rd_kafka_metadata(pub->rk, 0, pub->topics[i], &md, timeout_ms);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR && (md->topic_cnt != 1 || md->topics[0].partition_cnt == 0))
+            e = md->topic_cnt == 1 && md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR
+                    ? md->topics[0].err
+                    : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+        if (md != NULL)
+            rd_kafka_metadata_destroy(md);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(err, errlen, "no metadata for topic %s: %s", rd_kafka_topic_name(pub->topics[i]),
+                     rd_kafka_err2str(e));
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int hb_publisher_outq_len(hb_publisher_t *pub)

@@ -48,6 +48,13 @@ rd_kafka_topic_t *hb_publisher_topic(hb_publisher_t *pub, const char *name);
 rd_kafka_resp_err_t hb_publisher_produce(hb_publisher_t *pub, const hb_record_t *rec);
 /** Waits up to timeout_ms for every enqueued record to be reported. 0 when none is left. Any thread but the poller. */
 int hb_publisher_flush(hb_publisher_t *pub, int timeout_ms);
+/**
+ * Fetches the metadata of every topic handle of the publisher (topics the endpoints publish to). 0 when each has
+ * partitions with leaders; -1 with the first problem in err. Blocks up to timeout_ms per topic: never on a worker.
+ */
+int hb_publisher_metadata(hb_publisher_t *pub, int timeout_ms, char *err, size_t errlen);
+/** The brokers' mean round-trip time in µs from librdkafka's last statistics, or -1 before any. Any thread. */
+long long hb_publisher_rtt_us(hb_publisher_t *pub);
 /** Records enqueued and not yet reported. Any thread. */
 int hb_publisher_outq_len(hb_publisher_t *pub);
 /** Stops the poll thread and destroys the producer (records still queued are reported as failed). Accepts NULL. */

@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "endpoint.h"
 #include "body.h"
 #include "envelope.h"
@@ -39,8 +41,12 @@ typedef struct hb_worker {
     h2o_multithread_receiver_t control_receiver;  /* the drain order */
     h2o_multithread_message_t drain_msg;
     h2o_timeout_t delivery_timeout;
-    size_t inflight; /* tickets produced whose report has not been handled yet; worker thread only */
-    int draining;    /* worker thread only */
+    atomic_long inflight; /* records produced whose report has not been handled yet; written by the worker only */
+    h2o_multithread_receiver_t ping_receiver; /* the admin thread's liveness pings */
+    h2o_multithread_message_t ping_msg;
+    atomic_int ping_pending;
+    atomic_llong pong_ms; /* monotonic ms of the last ping answered */
+    int draining;         /* worker thread only */
     uint64_t exit_at;
     atomic_int done;
 } hb_worker_t;
@@ -51,11 +57,13 @@ struct hb_server {
     hb_registry_t *registry;
     hb_publisher_t *publisher;
     hb_embedded_t *embedded;
+    hb_admin_t *admin;
     SSL_CTX *ssl_ctx;
     hb_worker_t *workers;
     unsigned num_workers;
     pthread_barrier_t started;
     atomic_int force_exit;
+    atomic_int draining; /* SIGTERM came: /readyz says so */
 };
 
 typedef struct hb_handler {
@@ -79,6 +87,7 @@ typedef struct hb_ticket {
     int responded;
     hb_endpoint_t *ep;
     const hb_respond_config_t *rw; /* answer with this respondWith response instead of {"ok":true} */
+    uint64_t received_us;          /* when h2o had the request, for the publish latency */
     h2o_iovec_t rw_body;           /* its rendered body, in the request's pool */
     char event_id[HB_MAX_EVENT_ID + 1];
 } hb_ticket_t;
@@ -276,6 +285,10 @@ static void hb_ticket_answer(hb_ticket_t *t)
         h2o_timeout_unlink(&t->timeout);
     if (t->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         atomic_fetch_add_explicit(&t->ep->counters.published, 1, memory_order_relaxed);
+        struct timeval now;
+        gettimeofday(&now, NULL);
+        uint64_t now_us = (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_usec;
+        hb_latency_observe(&t->ep->latency, now_us > t->received_us ? now_us - t->received_us : 0);
         if (t->rw != NULL) {
             hb_send_respond(t->req, t->rw, t->rw_body);
             return;
@@ -322,7 +335,7 @@ static void hb_on_delivery(void *opaque, rd_kafka_resp_err_t err, void *cb_ctx)
 
 static void hb_worker_check_exit(hb_worker_t *w)
 {
-    if (w->draining && w->inflight == 0 && w->exit_at == 0)
+    if (w->draining && atomic_load_explicit(&w->inflight, memory_order_relaxed) == 0 && w->exit_at == 0)
         w->exit_at = h2o_now(w->ctx.loop) + HB_EXIT_GRACE_MS;
 }
 
@@ -349,7 +362,7 @@ static void hb_on_delivered(h2o_multithread_message_t *msg, void *ctx)
     hb_worker_t *w = ctx;
     hb_record_msg_t *m = H2O_STRUCT_FROM_MEMBER(hb_record_msg_t, msg, msg);
     hb_ticket_t *t = m->ticket;
-    w->inflight--;
+    atomic_fetch_sub_explicit(&w->inflight, 1, memory_order_relaxed);
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->err == RD_KAFKA_RESP_ERR_NO_ERROR)
         t->err = m->err;
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->responded)
@@ -584,7 +597,7 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
         }
         t->pending++;
         t->refs++;
-        w->inflight++;
+        atomic_fetch_add_explicit(&w->inflight, 1, memory_order_relaxed);
     }
     if (t->pending == 0)
         hb_ticket_answer(t);
@@ -688,6 +701,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     t->req = req;
     t->refs = 1;
     t->rw = respond_later;
+    t->received_us = (uint64_t)req->processed_at.at.tv_sec * 1000000 + (uint64_t)req->processed_at.at.tv_usec;
     t->rw_body = rw_body;
     t->timeout.cb = hb_on_delivery_timeout;
     hb_make_event_id(ep, &hreq, t->event_id);
@@ -734,6 +748,63 @@ static void hb_on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
     hb_worker_check_exit(w);
 }
 
+static int64_t hb_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The admin thread's ping reached this worker's loop: it is alive. */
+static void hb_on_ping(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    hb_worker_t *w = H2O_STRUCT_FROM_MEMBER(hb_worker_t, ping_receiver, receiver);
+    hb_take_messages(messages, NULL, NULL);
+    atomic_store(&w->pong_ms, hb_mono_ms());
+    atomic_store(&w->ping_pending, 0);
+}
+
+/* ---- what the admin listener asks (admin thread) ---- */
+
+static void hb_admin_ping_workers(void *ctx)
+{
+    hb_server_t *srv = ctx;
+    for (unsigned i = 0; i < srv->num_workers; i++) {
+        hb_worker_t *w = &srv->workers[i];
+        if (!atomic_load(&w->done) && atomic_exchange(&w->ping_pending, 1) == 0)
+            h2o_multithread_send_message(&w->ping_receiver, &w->ping_msg);
+    }
+}
+
+static uint64_t hb_admin_slowest_worker_ms(void *ctx, unsigned *which)
+{
+    hb_server_t *srv = ctx;
+    int64_t now = hb_mono_ms();
+    uint64_t worst = 0;
+    for (unsigned i = 0; i < srv->num_workers; i++) {
+        int64_t age = now - atomic_load(&srv->workers[i].pong_ms);
+        if (age > 0 && (uint64_t)age > worst) {
+            worst = (uint64_t)age;
+            *which = i;
+        }
+    }
+    return worst;
+}
+
+static long hb_admin_inflight(void *ctx)
+{
+    hb_server_t *srv = ctx;
+    long n = 0;
+    for (unsigned i = 0; i < srv->num_workers; i++)
+        n += atomic_load_explicit(&srv->workers[i].inflight, memory_order_relaxed);
+    return n;
+}
+
+static int hb_admin_draining(void *ctx)
+{
+    return atomic_load(&((hb_server_t *)ctx)->draining);
+}
+
 static void *hb_worker_main(void *arg)
 {
     hb_worker_t *w = arg;
@@ -748,6 +819,8 @@ static void *hb_worker_main(void *arg)
     w->accept_ctx.ssl_ctx = srv->ssl_ctx;
     h2o_multithread_register_receiver(w->ctx.queue, &w->delivery_receiver, hb_on_delivery_messages);
     h2o_multithread_register_receiver(w->ctx.queue, &w->control_receiver, hb_on_control);
+    h2o_multithread_register_receiver(w->ctx.queue, &w->ping_receiver, hb_on_ping);
+    atomic_store(&w->pong_ms, hb_mono_ms());
     /* a second past librdkafka's own message.timeout.ms, which normally answers first */
     h2o_timeout_init(w->ctx.loop, &w->delivery_timeout, srv->cfg->kafka.delivery_timeout_ms + 1000);
     for (size_t i = 0; i < w->num_listeners; i++) {
@@ -850,6 +923,7 @@ static void hb_log_startup(const hb_server_t *srv, const char *bootstrap)
 
 static void hb_server_dispose(hb_server_t *srv)
 {
+    hb_admin_stop(srv->admin); /* before the publisher and registry it reads */
     hb_publisher_free(srv->publisher);
     hb_embedded_free(srv->embedded);
     hb_registry_free(srv->registry);
@@ -940,16 +1014,48 @@ int hb_server_run(const hb_config_t *cfg)
     hb_log_startup(srv, bootstrap);
     char nthreads[16];
     snprintf(nthreads, sizeof(nthreads), "%u", srv->num_workers);
+    if (cfg->admin.listen.host != NULL) {
+        hb_admin_probe_t probe = {.registry = srv->registry,
+                                  .publisher = srv->publisher,
+                                  .ctx = srv,
+                                  .ping_workers = hb_admin_ping_workers,
+                                  .slowest_worker_ms = hb_admin_slowest_worker_ms,
+                                  .inflight = hb_admin_inflight,
+                                  .draining = hb_admin_draining,
+                                  .readiness_window_ms = cfg->kafka.readiness_window_ms};
+        if ((srv->admin = hb_admin_start(&cfg->admin.listen, &probe, err, sizeof(err))) == NULL) {
+            hb_log(HB_LOG_ERROR, "cannot start the admin listener", "detail", err, HB_LOG_END);
+            atomic_store(&srv->force_exit, 1);
+            for (unsigned i = 0; i < srv->num_workers; i++)
+                h2o_multithread_send_message(&srv->workers[i].control_receiver, &srv->workers[i].drain_msg);
+            for (unsigned i = 0; i < srv->num_workers; i++)
+                pthread_join(srv->workers[i].thread, NULL);
+            goto Exit;
+        }
+    }
     hb_log(HB_LOG_INFO, "hookbridge ready", "version", HB_VERSION, "threads", nthreads, "brokers", bootstrap,
            HB_LOG_END);
 
     int sig = 0;
     sigwait(&sigs, &sig);
-    hb_log(HB_LOG_INFO, "draining", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", HB_LOG_END);
-
-    /* stop accepting, let every worker answer what it has in flight, then flush */
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
+    char delay[24];
+    snprintf(delay, sizeof(delay), "%llu", (unsigned long long)cfg->server.drain_delay_ms);
+    hb_log(HB_LOG_INFO, "draining", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", "drain_delay_ms", delay,
+           HB_LOG_END);
+    /* /readyz turns 503 now; serve on for drainDelay, while the endpoints controller takes this pod out of the
+       Service (a second signal cuts it short), then stop accepting */
+    atomic_store(&srv->draining, 1);
+    if (cfg->server.drain_delay_ms > 0) {
+        uint64_t d = cfg->server.drain_delay_ms < cfg->server.shutdown_timeout_ms ? cfg->server.drain_delay_ms
+                                                                                  : cfg->server.shutdown_timeout_ms;
+        struct timespec wait = {(time_t)(d / 1000), (long)(d % 1000) * 1000000};
+        while (sigtimedwait(&sigs, NULL, &wait) < 0 && errno == EINTR)
+            ;
+    }
+
+    /* stop accepting, let every worker answer what it has in flight, then flush */
     for (unsigned i = 0; i < srv->num_workers; i++)
         h2o_multithread_send_message(&srv->workers[i].control_receiver, &srv->workers[i].drain_msg);
     uint64_t deadline_ms = cfg->server.shutdown_timeout_ms, elapsed_ms = 0;

@@ -357,7 +357,7 @@ def start_bridge(
     def start(endpoints: list[dict[str, Any]], server: Optional[dict] = None, kafka: Optional[dict] = None) -> Bridge:
         name = f"hookbridge{len(started)}"
         config = {
-            "server": {"listen": ["127.0.0.1:0"], "threads": 2, **(server or {})},
+            "server": {"listen": ["127.0.0.1:0"], "threads": 2, "drainDelay": "0s", **(server or {})},
             "kafka": {"brokers": kafka_bootstrap, "topic": topic_template, **(kafka or {})},
             "endpoints": endpoints,
         }

@@ -604,6 +604,7 @@ static const char full_yaml[] = "server:\n"
                                 "  threads: 4\n"
                                 "  maxBodySize: 2MiB\n"
                                 "  shutdownTimeout: 20s\n"
+                                "  drainDelay: 0s\n"
                                 "  publicUrl: https://hooks.example.com\n"
                                 "admin:\n"
                                 "  listen: 127.0.0.1:9000\n"
@@ -733,6 +734,7 @@ static void test_full(void)
     is_int(cfg->server.threads, 4, "server.threads");
     is_int(cfg->server.max_body_size, 2 * 1024 * 1024, "server.maxBodySize 2MiB");
     is_int(cfg->server.shutdown_timeout_ms, 20000, "server.shutdownTimeout 20s");
+    is_int(cfg->server.drain_delay_ms, 0, "server.drainDelay 0s is allowed");
     is_str(cfg->server.public_url, "https://hooks.example.com", "server.publicUrl");
     ok(cfg->server.tls_cert_file == NULL && cfg->server.tls_key_file == NULL, "no TLS");
     is_str(cfg->admin.listen.host, "127.0.0.1", "admin.listen host");
@@ -757,7 +759,7 @@ static void test_full(void)
     is_str(cal->event_id_header, "x-cal-delivery-id", "endpoint 0 eventIdHeader, lower-cased");
     is_int(cal->max_body_size, 512 * 1024, "endpoint 0 maxBodySize 512KiB");
     is_str(cal->topic, "webhooks.cal.com", "endpoint 0 topic rendered from the template");
-    is_int(cal->line, 20, "endpoint 0 line");
+    is_int(cal->line, 21, "endpoint 0 line");
     is_int(cal->verify.none, 0, "endpoint 0 verifies");
     is_str(cal->verify.header_name, "X-Cal-Signature-256", "endpoint 0 headerName keeps its case");
     is_mem(cal->verify.num_secrets == 1 ? cal->verify.secrets[0].data : NULL,
@@ -782,7 +784,7 @@ static void test_full(void)
     is_str(gh->event_id_header, NULL, "endpoint 1 has no eventIdHeader");
     is_int(gh->max_body_size, 2 * 1024 * 1024, "endpoint 1 maxBodySize defaults to server.maxBodySize");
     is_str(gh->topic, "webhooks.github", "endpoint 1 topic");
-    is_int(gh->line, 49, "endpoint 1 line");
+    is_int(gh->line, 50, "endpoint 1 line");
     is_str(gh->verify.header_name, "X-Hub-Signature-256", "endpoint 1 headerName");
     is_mem(gh->verify.num_secrets == 1 ? gh->verify.secrets[0].data : NULL,
            gh->verify.num_secrets == 1 ? gh->verify.secrets[0].len : 0, "file-secret", 11,
@@ -795,7 +797,7 @@ static void test_full(void)
     is_str(st->id, "stripe_2", "endpoint 2 id");
     is_int(st->verify.none, 1, "endpoint 2 verify: none");
     is_str(st->topic, "webhooks.stripe_2", "endpoint 2 topic");
-    is_int(st->line, 55, "endpoint 2 line");
+    is_int(st->line, 56, "endpoint 2 line");
 
     for (size_t i = 0; i < HB_ARRAY_SIZE(find_rows); i++) {
         const hb_endpoint_config_t *want = find_rows[i].index < 0 ? NULL : &cfg->endpoints[find_rows[i].index];
@@ -823,6 +825,8 @@ static void test_defaults(void)
     is_int(cfg->server.threads, 0, "default threads: auto");
     is_int(cfg->server.max_body_size, 1024 * 1024, "default maxBodySize 1MiB");
     is_int(cfg->server.shutdown_timeout_ms, 15000, "default shutdownTimeout 15s");
+    is_int(cfg->server.drain_delay_ms, 5000, "default drainDelay 5s");
+    is_int(cfg->kafka.readiness_window_ms, 30000, "default readinessWindow 30s");
     is_str(cfg->admin.listen.host, NULL, "admin.listen unset");
     is_str(cfg->kafka.brokers, "embedded", "default brokers");
     is_str(cfg->kafka.topic_template, "webhooks.{id}", "default topic template");

@@ -1,0 +1,364 @@
+/* bridge/admin.c: the admin listener on its own thread and h2o loop, and the metadata refresher behind /readyz. */
+#include "admin.h"
+
+#include <errno.h>
+#include <h2o.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+
+#define HB_PING_INTERVAL_MS 250
+#define HB_HEALTHY_WITHIN_MS 1000 /* /healthz: every worker answered a ping within this */
+#define HB_METADATA_INTERVAL_MS 5000
+#define HB_METADATA_TIMEOUT_MS 5000
+
+typedef struct hb_admin_handler {
+    h2o_handler_t super;
+    hb_admin_t *admin;
+} hb_admin_handler_t;
+
+struct hb_admin {
+    hb_admin_probe_t probe;
+    h2o_globalconf_t globalconf;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    int fd;
+    h2o_timeout_t ping_timeout;
+    h2o_timeout_entry_t ping_entry;
+    pthread_t thread, refresher;
+    atomic_int stop;
+    pthread_mutex_t lock; /* guards the refresher's state below */
+    pthread_cond_t wake;
+    int64_t metadata_ok_ms; /* monotonic ms of the last complete metadata fetch, 0: never */
+    char metadata_error[256];
+};
+
+static int64_t hb_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- /metrics ---- */
+
+static void hb_requests_sample(hb_buf_t *out, const char *endpoint, const char *outcome, const char *reason,
+                               unsigned long long n)
+{
+    hb_buf_t labels;
+    hb_buf_init(&labels);
+    hb_prom_label(&labels, "endpoint", endpoint);
+    hb_prom_label(&labels, "outcome", outcome);
+    if (reason != NULL)
+        hb_prom_label(&labels, "reason", reason);
+    hb_prom_sample(out, "hookbridge_requests_total", &labels, (double)n);
+    hb_buf_dispose(&labels);
+}
+
+void hb_admin_metrics(const hb_admin_probe_t *probe, int ready, hb_buf_t *out)
+{
+    const hb_registry_t *reg = probe->registry;
+    size_t n = hb_registry_size(reg);
+    hb_prom_help(out, "hookbridge_requests_total", "counter",
+                 "Requests by endpoint and outcome (rejected ones also by the verifier's reason).");
+    for (size_t i = 0; i < n; i++) {
+        const hb_endpoint_t *ep = hb_registry_at(reg, i);
+        const hb_endpoint_counters_t *c = &ep->counters;
+        const char *id = ep->cfg->id;
+        hb_requests_sample(out, id, "published", NULL, atomic_load(&c->published));
+        hb_requests_sample(out, id, "responded", NULL, atomic_load(&c->responded));
+        hb_requests_sample(out, id, "filtered_out", NULL, atomic_load(&c->filtered_out));
+        hb_requests_sample(out, id, "too_large", NULL, atomic_load(&c->too_large));
+        hb_requests_sample(out, id, "unavailable", NULL, atomic_load(&c->unavailable));
+        for (size_t r = 0; r < HB_MAX_REASONS; r++) {
+            const char *reason = atomic_load(&ep->rejections[r].reason);
+            unsigned long long count = atomic_load(&ep->rejections[r].count);
+            if (reason != NULL && (count > 0 || r + 1 < HB_MAX_REASONS))
+                hb_requests_sample(out, id, "rejected", reason, count);
+        }
+    }
+    hb_prom_help(out, "hookbridge_body_unparsed_total", "counter",
+                 "JSON or form bodies that did not parse (or nested too deeply); body filters did not match them.");
+    for (size_t i = 0; i < n; i++) {
+        const hb_endpoint_t *ep = hb_registry_at(reg, i);
+        hb_buf_t labels;
+        hb_buf_init(&labels);
+        hb_prom_label(&labels, "endpoint", ep->cfg->id);
+        hb_prom_sample(out, "hookbridge_body_unparsed_total", &labels,
+                       (double)atomic_load(&ep->counters.body_unparsed));
+        hb_buf_dispose(&labels);
+    }
+    hb_prom_help(out, "hookbridge_publish_latency_seconds", "histogram",
+                 "From the request received to the last delivery report of a published event.");
+    for (size_t i = 0; i < n; i++) {
+        const hb_endpoint_t *ep = hb_registry_at(reg, i);
+        unsigned long long cumulative = 0;
+        char le[32];
+        for (size_t b = 0; b <= HB_LATENCY_BUCKETS; b++) {
+            cumulative += atomic_load(&ep->latency.bucket[b]);
+            if (b < HB_LATENCY_BUCKETS)
+                snprintf(le, sizeof(le), "%g", hb_latency_bounds[b]);
+            else
+                snprintf(le, sizeof(le), "+Inf");
+            hb_buf_t labels;
+            hb_buf_init(&labels);
+            hb_prom_label(&labels, "endpoint", ep->cfg->id);
+            hb_prom_label(&labels, "le", le);
+            hb_prom_sample(out, "hookbridge_publish_latency_seconds_bucket", &labels, (double)cumulative);
+            hb_buf_dispose(&labels);
+        }
+        hb_buf_t labels;
+        hb_buf_init(&labels);
+        hb_prom_label(&labels, "endpoint", ep->cfg->id);
+        hb_prom_sample(out, "hookbridge_publish_latency_seconds_sum", &labels,
+                       (double)atomic_load(&ep->latency.sum_us) / 1e6);
+        hb_prom_sample(out, "hookbridge_publish_latency_seconds_count", &labels,
+                       (double)atomic_load(&ep->latency.count));
+        hb_buf_dispose(&labels);
+    }
+    hb_prom_help(out, "hookbridge_inflight_requests", "gauge", "Requests waiting for their delivery reports.");
+    hb_prom_sample(out, "hookbridge_inflight_requests", NULL, (double)probe->inflight(probe->ctx));
+    hb_prom_help(out, "hookbridge_producer_queue_messages", "gauge",
+                 "Records in the producer's queue, not yet acknowledged by the broker.");
+    hb_prom_sample(out, "hookbridge_producer_queue_messages", NULL, (double)hb_publisher_outq_len(probe->publisher));
+    long long rtt = hb_publisher_rtt_us(probe->publisher);
+    if (rtt >= 0) {
+        hb_prom_help(out, "hookbridge_broker_rtt_seconds", "gauge",
+                     "Mean broker round-trip time over the brokers, from librdkafka's last statistics.");
+        hb_prom_sample(out, "hookbridge_broker_rtt_seconds", NULL, (double)rtt / 1e6);
+    }
+    hb_prom_help(out, "hookbridge_ready", "gauge", "1 when /readyz answers 200.");
+    hb_prom_sample(out, "hookbridge_ready", NULL, ready);
+    double cpu;
+    long long rss;
+    if (hb_process_stats(&cpu, &rss) == 0) {
+        hb_prom_help(out, "process_cpu_seconds_total", "counter", "User and system CPU time of the process.");
+        hb_prom_sample(out, "process_cpu_seconds_total", NULL, cpu);
+        hb_prom_help(out, "process_resident_memory_bytes", "gauge", "Resident memory of the process.");
+        hb_prom_sample(out, "process_resident_memory_bytes", NULL, (double)rss);
+    }
+}
+
+/* ---- probes ---- */
+
+/* 1 when ready; otherwise 0 with the reason in why. */
+static int hb_admin_ready(hb_admin_t *a, char *why, size_t whylen)
+{
+    if (a->probe.draining(a->probe.ctx)) {
+        snprintf(why, whylen, "draining");
+        return 0;
+    }
+    pthread_mutex_lock(&a->lock);
+    int64_t ok_ms = a->metadata_ok_ms, age = hb_mono_ms() - ok_ms;
+    int ready = ok_ms != 0 && age <= (int64_t)a->probe.readiness_window_ms;
+    if (!ready && ok_ms == 0)
+        snprintf(why, whylen, "Kafka metadata not fetched yet%s%s", a->metadata_error[0] != '\0' ? ": " : "",
+                 a->metadata_error);
+    else if (!ready)
+        snprintf(why, whylen, "Kafka metadata last fetched %lld ms ago: %s", (long long)age,
+                 a->metadata_error[0] != '\0' ? a->metadata_error : "no answer since");
+    pthread_mutex_unlock(&a->lock);
+    return ready;
+}
+
+static void hb_admin_send(h2o_req_t *req, int status, const char *type, hb_buf_t *body)
+{
+    req->res.status = status;
+    req->res.reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Service Unavailable";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    char *copy = h2o_mem_alloc_pool(&req->pool, body->len + 1);
+    memcpy(copy, body->len > 0 ? body->base : "", body->len);
+    req->res.content_length = body->len;
+    h2o_send_inline(req, copy, body->len);
+}
+
+static void hb_admin_json_status(h2o_req_t *req, int ok, const char *error, const char *reason)
+{
+    hb_buf_t body;
+    hb_buf_init(&body);
+    if (ok) {
+        hb_buf_puts(&body, "{\"status\":\"ok\"}\n");
+    } else {
+        hb_buf_printf(&body, "{\"error\":\"%s\",\"reason\":", error);
+        hb_json_cstr(&body, reason);
+        hb_buf_puts(&body, "}\n");
+    }
+    hb_admin_send(req, ok ? 200 : 503, "application/json", &body);
+    hb_buf_dispose(&body);
+}
+
+static int hb_admin_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    hb_admin_t *a = ((hb_admin_handler_t *)self)->admin;
+    h2o_iovec_t path = req->path_normalized;
+    char why[512];
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz"))) {
+        unsigned which = 0;
+        uint64_t late = a->probe.slowest_worker_ms(a->probe.ctx, &which);
+        if (late > HB_HEALTHY_WITHIN_MS)
+            snprintf(why, sizeof(why), "worker %u has not answered for %llu ms", which, (unsigned long long)late);
+        hb_admin_json_status(req, late <= HB_HEALTHY_WITHIN_MS, "unhealthy", why);
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/readyz"))) {
+        int ready = hb_admin_ready(a, why, sizeof(why));
+        hb_admin_json_status(req, ready, "not_ready", why);
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics"))) {
+        hb_buf_t body;
+        hb_buf_init(&body);
+        hb_admin_metrics(&a->probe, hb_admin_ready(a, why, sizeof(why)), &body);
+        hb_admin_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", &body);
+        hb_buf_dispose(&body);
+    } else {
+        hb_buf_t body;
+        hb_buf_init(&body);
+        hb_buf_puts(&body, "{\"error\":\"not_found\",\"reason\":\"the admin port serves /healthz, /readyz and "
+                           "/metrics\"}\n");
+        hb_admin_send(req, 404, "application/json", &body);
+        hb_buf_dispose(&body);
+    }
+    return 0;
+}
+
+/* ---- threads ---- */
+
+static void hb_admin_on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err != NULL)
+        return;
+    hb_admin_t *a = listener->data;
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (sock != NULL)
+        h2o_accept(&a->accept_ctx, sock);
+}
+
+static void hb_admin_on_ping_timer(h2o_timeout_entry_t *entry)
+{
+    hb_admin_t *a = H2O_STRUCT_FROM_MEMBER(hb_admin_t, ping_entry, entry);
+    a->probe.ping_workers(a->probe.ctx);
+    h2o_timeout_link(a->ctx.loop, &a->ping_timeout, &a->ping_entry);
+}
+
+static void *hb_admin_main(void *arg)
+{
+    hb_admin_t *a = arg;
+    h2o_context_init(&a->ctx, h2o_evloop_create(), &a->globalconf);
+    a->accept_ctx.ctx = &a->ctx;
+    a->accept_ctx.hosts = a->globalconf.hosts;
+    a->listener = h2o_evloop_socket_create(a->ctx.loop, a->fd, H2O_SOCKET_FLAG_DONT_READ);
+    a->listener->data = a;
+    h2o_socket_read_start(a->listener, hb_admin_on_accept);
+    h2o_timeout_init(a->ctx.loop, &a->ping_timeout, HB_PING_INTERVAL_MS);
+    a->ping_entry.cb = hb_admin_on_ping_timer;
+    a->probe.ping_workers(a->probe.ctx);
+    h2o_timeout_link(a->ctx.loop, &a->ping_timeout, &a->ping_entry);
+    while (!atomic_load(&a->stop))
+        h2o_evloop_run(a->ctx.loop, 100);
+    if (h2o_timeout_is_linked(&a->ping_entry))
+        h2o_timeout_unlink(&a->ping_entry);
+    h2o_socket_read_stop(a->listener);
+    h2o_socket_close(a->listener);
+    return NULL;
+}
+
+/* Fetches the endpoints' topics' metadata every few seconds: /readyz wants it recent. Blocks only itself. */
+static void *hb_admin_refresher(void *arg)
+{
+    hb_admin_t *a = arg;
+    while (!atomic_load(&a->stop)) {
+        char err[256] = "";
+        int ok = hb_publisher_metadata(a->probe.publisher, HB_METADATA_TIMEOUT_MS, err, sizeof(err)) == 0;
+        pthread_mutex_lock(&a->lock);
+        if (ok)
+            a->metadata_ok_ms = hb_mono_ms();
+        snprintf(a->metadata_error, sizeof(a->metadata_error), "%s", ok ? "" : err);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        /* quickly while not ready, then every few seconds */
+        int64_t wait_ms = ok ? HB_METADATA_INTERVAL_MS : 500;
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (wait_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000)
+            until.tv_sec++, until.tv_nsec -= 1000000000;
+        if (!atomic_load(&a->stop))
+            pthread_cond_timedwait(&a->wake, &a->lock, &until);
+        pthread_mutex_unlock(&a->lock);
+    }
+    return NULL;
+}
+
+static int hb_admin_listen(const hb_listen_t *la, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+    int gai = getaddrinfo(*la->host != '\0' ? la->host : NULL, la->port, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "admin.listen %s:%s: %s", la->host, la->port, gai_strerror(gai));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, errlen, "admin.listen %s:%s: %s", la->host, la->port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage addr;
+    socklen_t addrlen = sizeof(addr);
+    getsockname(fd, (struct sockaddr *)&addr, &addrlen);
+    char host[NI_MAXHOST], port[16];
+    size_t hl = h2o_socket_getnumerichost((struct sockaddr *)&addr, addrlen, host);
+    snprintf(port, sizeof(port), "%d", h2o_socket_getport((struct sockaddr *)&addr));
+    hb_log(HB_LOG_INFO, "admin listening", "address", hl != SIZE_MAX ? host : "?", "port", port, HB_LOG_END);
+    return fd;
+}
+
+hb_admin_t *hb_admin_start(const hb_listen_t *listen, const hb_admin_probe_t *probe, char *err, size_t errlen)
+{
+    int fd = hb_admin_listen(listen, err, errlen);
+    if (fd < 0)
+        return NULL;
+    hb_admin_t *a = hb_xcalloc(1, sizeof(*a));
+    a->probe = *probe;
+    a->fd = fd;
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->wake, NULL);
+    h2o_config_init(&a->globalconf);
+    a->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("hookbridge-admin"));
+    h2o_hostconf_t *host = h2o_config_register_host(&a->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    hb_admin_handler_t *handler = (hb_admin_handler_t *)h2o_create_handler(path, sizeof(*handler));
+    handler->super.on_req = hb_admin_on_req;
+    handler->admin = a;
+    pthread_create(&a->refresher, NULL, hb_admin_refresher, a);
+    pthread_create(&a->thread, NULL, hb_admin_main, a);
+    return a;
+}
+
+void hb_admin_stop(hb_admin_t *a)
+{
+    if (a == NULL)
+        return;
+    atomic_store(&a->stop, 1);
+    pthread_mutex_lock(&a->lock);
+    pthread_cond_signal(&a->wake);
+    pthread_mutex_unlock(&a->lock);
+    pthread_join(a->thread, NULL);
+    pthread_join(a->refresher, NULL);
+    /* h2o 2.2.5 has no way to dispose an evloop with sockets still open; the process is exiting */
+    h2o_config_dispose(&a->globalconf);
+    pthread_cond_destroy(&a->wake);
+    pthread_mutex_destroy(&a->lock);
+    free(a);
+}
