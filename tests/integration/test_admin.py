@@ -1,0 +1,115 @@
+"""The admin listener against the real broker: probes, Prometheus metrics (parsed by prometheus_client), drain delay."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import free_port, read_topic, sign, wait_for
+
+SECRET = "it-admin-secret-77"
+
+
+def admin_url(port: int, path: str) -> str:
+    return f"http://127.0.0.1:{port}{path}"
+
+
+def metrics(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics as {(name, sorted labels): value}, read by Prometheus' own Python parser."""
+    resp = requests.get(admin_url(port, "/metrics"), timeout=10)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain; version=0.0.4")
+    out = {}
+    for family in text_string_to_metric_families(resp.text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def requests_total(m, endpoint: str, outcome: str, reason: str | None = None) -> float:
+    labels = {"endpoint": endpoint, "outcome": outcome}
+    if reason is not None:
+        labels["reason"] = reason
+    return m.get(("hookbridge_requests_total", tuple(sorted(labels.items()))), 0.0)
+
+
+def test_probes_and_metrics_follow_the_requests(start_bridge, kafka_bootstrap):
+    port = free_port()
+    verify = {"headerName": "X-Sig", "secret": SECRET}
+    bridge = start_bridge([{"id": "adm", "verify": verify, "maxBodySize": "1KiB",
+                            "triggers": [{"name": "only-a", "filter": {"body": {"kind": ["a"]}}}]}],
+                          kafka={"readinessWindow": "30s"}, admin={"listen": f"127.0.0.1:{port}"})
+    assert requests.get(admin_url(port, "/healthz"), timeout=10).json() == {"status": "ok"}
+    wait_for(lambda: requests.get(admin_url(port, "/readyz"), timeout=10).status_code == 200, 30,
+             "/readyz to turn 200 once the topics' metadata is in")
+    before = metrics(port)
+    assert requests_total(before, "adm", "published") == 0
+
+    body = b'{"kind":"a"}'
+    ok = requests.post(bridge.url("adm"), data=body, headers={"X-Sig": sign(SECRET, body)}, timeout=30)
+    assert ok.status_code == 200, ok.text
+    filtered = b'{"kind":"b"}'
+    assert requests.post(bridge.url("adm"), data=filtered, headers={"X-Sig": sign(SECRET, filtered)},
+                         timeout=30).json() == {"ok": True, "published": False}
+    for _ in range(2):
+        assert requests.post(bridge.url("adm"), data=body, headers={"X-Sig": "00"}, timeout=30).status_code == 401
+    assert requests.post(bridge.url("adm"), data=body, timeout=30).status_code == 401
+    assert requests.post(bridge.url("adm"), data=b"x" * 2000, headers={"X-Sig": "00"}, timeout=30).status_code == 413
+    assert [r.envelope["id"] for r in read_topic(kafka_bootstrap, bridge.topic("adm"), 1)] == [ok.json()["id"]]
+
+    m = metrics(port)
+    assert requests_total(m, "adm", "published") == 1
+    assert requests_total(m, "adm", "filtered_out") == 1
+    assert requests_total(m, "adm", "rejected", "Signature mismatch") == 2
+    assert requests_total(m, "adm", "rejected", "Missing header X-Sig") == 1
+    assert requests_total(m, "adm", "too_large") == 1
+    assert requests_total(m, "adm", "unavailable") == 0
+    # the published event's latency went into the histogram: count 1, and in the +Inf bucket
+    assert m[("hookbridge_publish_latency_seconds_count", (("endpoint", "adm"),))] == 1
+    assert m[("hookbridge_publish_latency_seconds_bucket", (("endpoint", "adm"), ("le", "+Inf")))] == 1
+    assert 0 < m[("hookbridge_publish_latency_seconds_sum", (("endpoint", "adm"),))] < 30
+    assert m[("hookbridge_inflight_requests", ())] == 0
+    assert m[("hookbridge_ready", ())] == 1
+    assert m[("process_resident_memory_bytes", ())] > 1_000_000
+    assert m[("process_cpu_seconds_total", ())] > 0
+
+    other = requests.get(admin_url(port, "/webhooks/adm"), timeout=10)
+    assert other.status_code == 404 and other.json()["error"] == "not_found"
+    # the admin paths are not on the public port
+    assert requests.get(bridge.base_url + "/metrics", timeout=10).status_code == 404
+
+
+def test_readyz_says_why_without_a_broker(start_bridge):
+    port = free_port()
+    dead = f"127.0.0.1:{free_port()}"  # nothing listens there
+    start_bridge([{"id": "nobroker", "verify": "none"}], kafka={"brokers": dead}, admin={"listen": f"127.0.0.1:{port}"})
+    resp = requests.get(admin_url(port, "/readyz"), timeout=20)
+    assert resp.status_code == 503, resp.text
+    assert resp.json()["error"] == "not_ready" and "Kafka metadata" in resp.json()["reason"], resp.text
+    assert requests.get(admin_url(port, "/healthz"), timeout=10).status_code == 200  # alive, just not ready
+    assert metrics(port)[("hookbridge_ready", ())] == 0
+
+
+def test_sigterm_turns_readyz_503_and_serves_on_for_the_drain_delay(start_bridge, kafka_bootstrap):
+    port = free_port()
+    bridge = start_bridge([{"id": "drainy", "verify": "none"}], server={"drainDelay": "3s"},
+                          admin={"listen": f"127.0.0.1:{port}"})
+    wait_for(lambda: requests.get(admin_url(port, "/readyz"), timeout=10).status_code == 200, 30, "ready")
+    bridge.proc.send_signal(signal.SIGTERM)
+    sent_at = time.monotonic()
+    wait_for(lambda: requests.get(admin_url(port, "/readyz"), timeout=10).status_code == 503, 5, "/readyz 503")
+    assert requests.get(admin_url(port, "/readyz"), timeout=10).json()["reason"] == "draining"
+    # within the delay, webhooks are still served and published
+    ids = []
+    while time.monotonic() - sent_at < 2.0:
+        resp = requests.post(bridge.url("drainy"), data=b'{"late":true}', timeout=10)
+        assert resp.status_code == 200, resp.text
+        ids.append(resp.json()["id"])
+        time.sleep(0.2)
+    assert len(ids) >= 3
+    assert bridge.proc.wait(timeout=30) == 0
+    assert time.monotonic() - sent_at >= 3.0, "the process left before its drain delay"
+    assert sorted(r.envelope["id"] for r in read_topic(kafka_bootstrap, bridge.topic("drainy"), len(ids))) == \
+        sorted(ids)
