@@ -724,7 +724,7 @@ static int hb_pair_cmp(const void *a, const void *b)
     return c != 0 ? c : (x->value.n < y->value.n ? -1 : x->value.n > y->value.n);
 }
 
-/* Twilio: the public URL with path and query, then each form parameter (sorted) as name followed by value. */
+/* Twilio: the public URL with path and query, then each distinct form parameter (sorted) as name followed by value. */
 static void hb_twilio_message(const hb_verifier_t *v, const hb_request_t *req, hb_buf_t *out)
 {
     const char *base = v->public_url != NULL ? v->public_url : "";
@@ -771,6 +771,9 @@ static void hb_twilio_message(const hb_verifier_t *v, const hb_request_t *req, h
             (hb_form_pair_t){{dec.base + offs[4 * i], offs[4 * i + 1]}, {dec.base + offs[4 * i + 2], offs[4 * i + 3]}};
     qsort(pairs, n, sizeof(*pairs), hb_pair_cmp);
     for (size_t i = 0; i < n; i++) {
+        /* a value repeated under one name is signed once: Twilio's SDKs sign each name's set of values */
+        if (i > 0 && hb_pair_cmp(&pairs[i - 1], &pairs[i]) == 0)
+            continue;
         hb_buf_append(out, pairs[i].name.p, pairs[i].name.n);
         hb_buf_append(out, pairs[i].value.p, pairs[i].value.n);
     }
