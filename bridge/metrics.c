@@ -3,6 +3,7 @@
 
 #include <msgpack.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -70,11 +71,17 @@ int hb_process_stats(double *cpu_seconds, long long *rss_bytes)
                    (double)ru.ru_stime.tv_usec / 1e6;
     /* the current resident size (ru_maxrss is the peak): the second field of /proc/self/statm, in pages */
     FILE *fp = fopen("/proc/self/statm", "r");
-    long long size = 0, resident = 0;
-    int ok = fp != NULL && fscanf(fp, "%lld %lld", &size, &resident) == 2;
+    char line[128];
+    int ok = fp != NULL && fgets(line, sizeof(line), fp) != NULL;
     if (fp != NULL)
         fclose(fp);
-    *rss_bytes = ok ? resident * sysconf(_SC_PAGESIZE) : 0;
+    char *end = line;
+    if (ok) {
+        strtoll(line, &end, 10); /* the total size, skipped */
+        long long resident = strtoll(end, &end, 10);
+        ok = end != line && resident > 0;
+        *rss_bytes = ok ? resident * sysconf(_SC_PAGESIZE) : 0;
+    }
     return ok ? 0 : -1;
 }
 

@@ -293,7 +293,7 @@ const char *hb_preset_names(void)
 /* ---- the verifier ---- */
 
 #define HB_MAX_CANDIDATES 8
-#define HB_MAX_SIG 80 /* decoded bytes: an Ed25519 signature is 64, a DER ECDSA P-256 one at most 72 */
+#define HB_MAX_SIG ((size_t)80) /* decoded bytes: an Ed25519 signature is 64, a DER ECDSA P-256 one at most 72 */
 #define HB_SEEN_TOKENS 4096
 
 typedef struct hb_seen {
@@ -578,7 +578,7 @@ static void hb_add_candidate(hb_parsed_sig_t *ps, hb_sig_encoding_t enc, hb_span
     } else {
         uint8_t tmp[2 * HB_MAX_SIG];
         n = hb_base64_decode(tmp, s.p, s.n);
-        if (n > 0 && n <= HB_MAX_SIG)
+        if (n > 0 && (size_t)n <= HB_MAX_SIG)
             memcpy(c->sig, tmp, (size_t)n);
         else
             n = -1;
