@@ -1275,6 +1275,37 @@ static void hb_parse_endpoints(hb_loader_t *l, yaml_node_t *node, hb_config_t *c
     }
 }
 
+/* ---- log ---- */
+
+static int hb_log_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_config_t *cfg = target;
+    if (strcmp(key, "level") == 0) {
+        static const char *const names[] = {"debug", "info", "warn", "error"}; /* hb_log_level_t's order */
+        char *s = hb_get_str(l, v, "log.level");
+        int found = -1;
+        for (int i = 0; s != NULL && i < 4; i++)
+            if (strcmp(s, names[i]) == 0)
+                found = i;
+        if (s != NULL && found < 0)
+            hb_errorf(l, v, "log.level must be debug, info, warn or error, not \"%s\"", s);
+        if (found >= 0)
+            cfg->log.level = found;
+        free(s);
+    } else if (strcmp(key, "sampleRate") == 0) {
+        char *s = hb_get_str(l, v, "log.sampleRate"), *end = NULL;
+        double rate = s != NULL ? strtod(s, &end) : -1;
+        if (s != NULL && (end == s || *end != '\0' || !(rate >= 0 && rate <= 1)))
+            hb_errorf(l, v, "log.sampleRate must be a number from 0 to 1, not \"%s\"", s);
+        else if (s != NULL)
+            cfg->log.sample_rate = rate;
+        free(s);
+    } else {
+        hb_unknown_key(l, k, key, "log (expected level, sampleRate)");
+    }
+    return 0;
+}
+
 /* ---- top level ---- */
 
 typedef struct hb_top_ctx {
@@ -1297,6 +1328,8 @@ static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node
                 if (hb_node(l, p->key)->type == YAML_SCALAR_NODE &&
                     strcmp(hb_scalar_raw(hb_node(l, p->key)), "topic") == 0)
                     tc->topic_node = hb_node(l, p->value);
+    } else if (strcmp(key, "log") == 0) {
+        hb_each_key(l, v, "log", hb_log_key, tc->cfg);
     } else if (strcmp(key, "durability") == 0) {
         char *s = hb_get_str(l, v, "durability");
         if (s != NULL && strcmp(s, "spool") == 0)
@@ -1307,7 +1340,7 @@ static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node
     } else if (strcmp(key, "endpoints") == 0) {
         tc->endpoints = v;
     } else {
-        hb_unknown_key(l, k, key, "the configuration (expected server, admin, kafka, durability, endpoints)");
+        hb_unknown_key(l, k, key, "the configuration (expected server, admin, kafka, log, durability, endpoints)");
     }
     return 0;
 }
@@ -1318,6 +1351,8 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
     hb_loader_t l = {.name = name, .env = env, .errors = errors};
     hb_config_t *cfg = hb_xcalloc(1, sizeof(*cfg));
     cfg->server.drain_delay_ms = UINT64_MAX; /* unset: the default below */
+    cfg->log.level = 1;                      /* info */
+    cfg->log.sample_rate = 0.01;
     cfg->path = hb_xstrdup(name);
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);

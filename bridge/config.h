@@ -121,6 +121,10 @@ typedef struct hb_config {
         hb_listen_t listen; /* host == NULL when unset */
     } admin;
     struct {
+        int level;          /* an hb_log_level_t (log.h): debug, info (default), warn, error */
+        double sample_rate; /* the share of 2xx requests that get a request log line (default 0.01) */
+    } log;
+    struct {
         char *brokers; /* "embedded" or a bootstrap list */
         char *topic_template;
         uint64_t delivery_timeout_ms;

@@ -373,6 +373,7 @@ int main(int argc, char **argv)
     int first = hb_parse_args(argc - 1, argv + 1, &args) + 1;
     if (strcmp(cmd, "serve") == 0) {
         hb_config_t *cfg = hb_load_or_exit(args.config);
+        hb_log_set_level((hb_log_level_t)cfg->log.level);
         int ret = hb_server_run(cfg);
         hb_config_free(cfg);
         return ret;

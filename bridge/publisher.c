@@ -143,13 +143,23 @@ rd_kafka_topic_t *hb_publisher_topic(hb_publisher_t *pub, const char *name)
 
 rd_kafka_resp_err_t hb_publisher_produce(hb_publisher_t *pub, const hb_record_t *rec)
 {
-    return rd_kafka_producev(pub->rk, RD_KAFKA_V_RKT(rec->topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_VALUE(rec->value, rec->value_len),
-                             RD_KAFKA_V_KEY(rec->key, rec->key_len), RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms),
-                             RD_KAFKA_V_HEADER("content-type", HB_ENVELOPE_CONTENT_TYPE, -1),
-                             RD_KAFKA_V_HEADER("hookbridge-endpoint", rec->endpoint, -1),
-                             RD_KAFKA_V_HEADER("hookbridge-event-id", rec->event_id, -1),
-                             RD_KAFKA_V_OPAQUE(rec->opaque), RD_KAFKA_V_END);
+    rd_kafka_headers_t *headers = rd_kafka_headers_new(5);
+    rd_kafka_header_add(headers, "content-type", -1, HB_ENVELOPE_CONTENT_TYPE, -1);
+    rd_kafka_header_add(headers, "hookbridge-endpoint", -1, rec->endpoint, -1);
+    rd_kafka_header_add(headers, "hookbridge-event-id", -1, rec->event_id, -1);
+    /* the sender's (or the ingress's) trace goes on with the event: consumers continue it */
+    if (rec->traceparent != NULL)
+        rd_kafka_header_add(headers, "traceparent", -1, rec->traceparent, (ssize_t)rec->traceparent_len);
+    if (rec->tracestate != NULL)
+        rd_kafka_header_add(headers, "tracestate", -1, rec->tracestate, (ssize_t)rec->tracestate_len);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(pub->rk, RD_KAFKA_V_RKT(rec->topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_VALUE(rec->value, rec->value_len),
+                          RD_KAFKA_V_KEY(rec->key, rec->key_len), RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms),
+                          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(rec->opaque), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_headers_destroy(headers); /* librdkafka owns them only when the record is accepted */
+    return err;
 }
 
 int hb_publisher_flush(hb_publisher_t *pub, int timeout_ms)

@@ -24,6 +24,8 @@ typedef struct hb_record {
     const char *endpoint;
     const char *event_id;
     int64_t timestamp_ms;
+    const char *traceparent, *tracestate; /* W3C trace context as received, carried on: NULL when absent */
+    size_t traceparent_len, tracestate_len;
     void *opaque; /* handed back to the delivery callback */
 } hb_record_t;
 

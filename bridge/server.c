@@ -88,6 +88,7 @@ typedef struct hb_ticket {
     hb_endpoint_t *ep;
     const hb_respond_config_t *rw; /* answer with this respondWith response instead of {"ok":true} */
     uint64_t received_us;          /* when h2o had the request, for the publish latency */
+    char trace_id[33];             /* of the request's traceparent, for the request log line; "" without */
     h2o_iovec_t rw_body;           /* its rendered body, in the request's pool */
     char event_id[HB_MAX_EVENT_ID + 1];
 } hb_ticket_t;
@@ -190,6 +191,69 @@ static void hb_send_error(h2o_req_t *req, int status, const char *error, const c
  * a chunked body growing past it (413), broken chunked encoding (400). It writes them as text/plain through the
  * host's fallback path; this filter on that path turns them into our {"error","reason"} JSON.
  */
+/* ---- the request log ---- */
+
+static uint64_t hb_now_us(void)
+{
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    return (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_usec;
+}
+
+static uint64_t hb_received_us(const h2o_req_t *req)
+{
+    return (uint64_t)req->processed_at.at.tv_sec * 1000000 + (uint64_t)req->processed_at.at.tv_usec;
+}
+
+/* The trace id of a W3C traceparent header ("00-<32 hex>-<16 hex>-<2 hex>") into out, or "". */
+static void hb_trace_id(const h2o_req_t *req, char out[33])
+{
+    out[0] = '\0';
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("traceparent"), -1);
+    if (i < 0)
+        return;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    if (v.len < 55 || v.base[2] != '-' || v.base[35] != '-')
+        return;
+    for (size_t k = 0; k < 32; k++) {
+        char c = v.base[3 + k];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return;
+    }
+    memcpy(out, v.base + 3, 32);
+    out[32] = '\0';
+}
+
+/* A cheap per-thread generator for log sampling (xorshift64*): no lock, no syscall. */
+static double hb_sample_draw(void)
+{
+    static __thread uint64_t state;
+    if (state == 0)
+        state = hb_now_us() ^ (uint64_t)(uintptr_t)&state;
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return (double)((state * 2685821657736338717u) >> 11) / 9007199254740992.0;
+}
+
+/*
+ * One line per answered request that is not 2xx, and per log.sampleRate of the 2xx ones: endpoint, event_id,
+ * outcome, reason, status, latency_ms, trace_id. Never a body or a secret.
+ */
+static void hb_log_request(const hb_config_t *cfg, const char *endpoint, int status, const char *outcome,
+                           const char *reason, const char *event_id, const char *trace_id, uint64_t received_us)
+{
+    if (status < 300 && !(cfg->log.sample_rate >= 1 || hb_sample_draw() < cfg->log.sample_rate))
+        return;
+    uint64_t now = hb_now_us();
+    char latency[32], code[8];
+    snprintf(latency, sizeof(latency), "%.3f", now > received_us ? (double)(now - received_us) / 1000.0 : 0.0);
+    snprintf(code, sizeof(code), "%d", status);
+    hb_log(status >= 500 ? HB_LOG_WARN : HB_LOG_INFO, "request", "endpoint", endpoint, "event_id", event_id, "outcome",
+           outcome, "reason", reason, "status", code, "latency_ms", latency, "trace_id",
+           trace_id != NULL && *trace_id != '\0' ? trace_id : NULL, HB_LOG_END);
+}
+
 static void hb_core_error_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
                                h2o_send_state_t state)
 {
@@ -285,10 +349,10 @@ static void hb_ticket_answer(hb_ticket_t *t)
         h2o_timeout_unlink(&t->timeout);
     if (t->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         atomic_fetch_add_explicit(&t->ep->counters.published, 1, memory_order_relaxed);
-        struct timeval now;
-        gettimeofday(&now, NULL);
-        uint64_t now_us = (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_usec;
+        uint64_t now_us = hb_now_us();
         hb_latency_observe(&t->ep->latency, now_us > t->received_us ? now_us - t->received_us : 0);
+        hb_log_request(t->worker->srv->cfg, t->ep->cfg->id, t->rw != NULL ? t->rw->status : 200, "published", NULL,
+                       t->event_id, t->trace_id, t->received_us);
         if (t->rw != NULL) {
             hb_send_respond(t->req, t->rw, t->rw_body);
             return;
@@ -302,8 +366,8 @@ static void hb_ticket_answer(hb_ticket_t *t)
         hb_buf_dispose(&body);
     } else {
         atomic_fetch_add_explicit(&t->ep->counters.unavailable, 1, memory_order_relaxed);
-        hb_log(HB_LOG_WARN, "not published", "endpoint", t->ep->cfg->id, "event_id", t->event_id, "outcome",
-               "unavailable", "reason", rd_kafka_err2name(t->err), HB_LOG_END);
+        hb_log_request(t->worker->srv->cfg, t->ep->cfg->id, 503, "unavailable", rd_kafka_err2name(t->err), t->event_id,
+                       t->trace_id, t->received_us);
         hb_send_error(t->req, 503, "unavailable", "Kafka did not accept the event; retry later");
     }
 }
@@ -587,6 +651,16 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
                            .event_id = t->event_id,
                            .timestamp_ms = fields->req->received_at_ms,
                            .opaque = m};
+        const hb_header_t *tp = hb_request_header(fields->req, "traceparent", 11),
+                          *ts = hb_request_header(fields->req, "tracestate", 10);
+        if (tp != NULL) {
+            rec.traceparent = tp->value;
+            rec.traceparent_len = tp->value_len;
+        }
+        if (ts != NULL) {
+            rec.tracestate = ts->value;
+            rec.tracestate_len = ts->value_len;
+        }
         rd_kafka_resp_err_t err = hb_publisher_produce(srv->publisher, &rec);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             /* queue full or the like: no report will come for this one; the sender gets 503 */
@@ -612,7 +686,11 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     static const char prefix[] = "/webhooks/";
     const size_t plen = sizeof(prefix) - 1;
     h2o_iovec_t path = req->path_normalized;
+    const hb_config_t *cfg = srv->cfg;
+    char trace_id[33];
+    hb_trace_id(req, trace_id);
     if (path.len <= plen || memcmp(path.base, prefix, plen) != 0) {
+        hb_log_request(cfg, NULL, 404, "not_found", "not a webhook path", NULL, trace_id, hb_received_us(req));
         hb_send_error(req, 404, "not_found", "webhooks are received at /webhooks/{endpoint id}");
         return 0;
     }
@@ -622,18 +700,22 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
         idlen++;
     hb_endpoint_t *ep = hb_registry_find(srv->registry, id, idlen);
     if (ep == NULL) {
+        hb_log_request(cfg, NULL, 404, "not_found", "no endpoint has this id", NULL, trace_id, hb_received_us(req));
         hb_send_error(req, 404, "not_found", "no endpoint has this id");
         return 0;
     }
+    const char *eid = ep->cfg->id;
     if (w->draining) {
         /* the process is going away: tell the sender to come back (to another replica) */
         atomic_fetch_add_explicit(&ep->counters.unavailable, 1, memory_order_relaxed);
         req->http1_is_persistent = 0; /* h2o then writes "connection: close" itself */
+        hb_log_request(cfg, eid, 503, "unavailable", "shutting down", NULL, trace_id, hb_received_us(req));
         hb_send_error(req, 503, "unavailable", "shutting down");
         return 0;
     }
     if (req->entity.base != NULL && req->entity.len > ep->cfg->max_body_size) {
         atomic_fetch_add_explicit(&ep->counters.too_large, 1, memory_order_relaxed);
+        hb_log_request(cfg, eid, 413, "too_large", "maxBodySize", NULL, trace_id, hb_received_us(req));
         hb_send_error(req, 413, "too_large", "the body is larger than this endpoint's maxBodySize");
         return 0;
     }
@@ -655,6 +737,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
             hb_render_respond(req, rw, &hreq, hb_template_needs_body(rw->body) ? hb_body_object(&pb, &hreq, ep) : NULL);
         if (rw->skip_triggering_runs || rw->status != 200) {
             atomic_fetch_add_explicit(&ep->counters.responded, 1, memory_order_relaxed);
+            hb_log_request(cfg, eid, rw->status, "responded", "respondWith", NULL, trace_id, hb_received_us(req));
             hb_send_respond(req, rw, rw_body);
             goto Exit;
         }
@@ -664,19 +747,21 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     /* 4. verify; a provider's set-up handshake is answered by its preset (unsigned ones before the check) */
     if (respond_later == NULL && hb_verifier_handshake_unsigned(ep->verifier, &hreq, &hs)) {
         atomic_fetch_add_explicit(&ep->counters.responded, 1, memory_order_relaxed);
+        hb_log_request(cfg, eid, hs.status, "responded", "handshake", NULL, trace_id, hb_received_us(req));
         hb_send_handshake(req, &hs);
         goto Exit;
     }
     const char *reason = NULL;
     if (hb_verifier_check(ep->verifier, &hreq, &reason) != HB_STATUS_OK) {
         hb_endpoint_count_rejection(ep, reason);
-        hb_log(HB_LOG_INFO, "rejected", "endpoint", ep->cfg->id, "outcome", "rejected", "reason", reason, HB_LOG_END);
+        hb_log_request(cfg, eid, 401, "rejected", reason, NULL, trace_id, hb_received_us(req));
         hb_send_error(req, 401, "unauthorized", reason);
         goto Exit;
     }
     if (hb_verifier_has_signed_handshake(ep->verifier) &&
         hb_verifier_handshake_signed(ep->verifier, &hreq, hb_body_object(&pb, &hreq, ep), &hs)) {
         atomic_fetch_add_explicit(&ep->counters.responded, 1, memory_order_relaxed);
+        hb_log_request(cfg, eid, hs.status, "responded", "handshake", NULL, trace_id, hb_received_us(req));
         hb_send_handshake(req, &hs);
         goto Exit;
     }
@@ -687,6 +772,8 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     size_t nroutes = hb_route(req, ep, &hreq, &pb, &routes);
     if (nroutes == 0) {
         atomic_fetch_add_explicit(&ep->counters.filtered_out, 1, memory_order_relaxed);
+        hb_log_request(cfg, eid, respond_later != NULL ? respond_later->status : 200, "filtered_out",
+                       "no trigger matched", NULL, trace_id, hb_received_us(req));
         if (respond_later != NULL)
             hb_send_respond(req, respond_later, rw_body);
         else
@@ -701,7 +788,8 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     t->req = req;
     t->refs = 1;
     t->rw = respond_later;
-    t->received_us = (uint64_t)req->processed_at.at.tv_sec * 1000000 + (uint64_t)req->processed_at.at.tv_usec;
+    t->received_us = hb_received_us(req);
+    memcpy(t->trace_id, trace_id, sizeof(t->trace_id));
     t->rw_body = rw_body;
     t->timeout.cb = hb_on_delivery_timeout;
     hb_make_event_id(ep, &hreq, t->event_id);

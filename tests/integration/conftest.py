@@ -348,14 +348,14 @@ def start_bridge(
     request: pytest.FixtureRequest, tmp_path: Path, kafka_bootstrap: str, hookbridge_bin: str, topic_template: str
 ) -> Iterator[Callable[..., Bridge]]:
     """
-    Factory: start_bridge(endpoints, server={...}, kafka={...}, admin={...}) writes the config (JSON, which is YAML) into tmp_path,
+    Factory: start_bridge(endpoints, server={...}, kafka={...}, admin={...}, log={...}) writes the config (JSON, which is YAML) into tmp_path,
     starts `hookbridge serve -c FILE` listening on 127.0.0.1 with a port the kernel picks, and waits until it serves.
     Stopped with SIGTERM at teardown; its stderr is printed when the test failed.
     """
     started: list[Bridge] = []
 
     def start(endpoints: list[dict[str, Any]], server: Optional[dict] = None, kafka: Optional[dict] = None,
-              admin: Optional[dict] = None) -> Bridge:
+              admin: Optional[dict] = None, log: Optional[dict] = None) -> Bridge:
         name = f"hookbridge{len(started)}"
         config = {
             "server": {"listen": ["127.0.0.1:0"], "threads": 2, "drainDelay": "0s", **(server or {})},
@@ -364,6 +364,8 @@ def start_bridge(
         }
         if admin is not None:
             config["admin"] = admin
+        if log is not None:
+            config["log"] = log
         config_path = tmp_path / f"{name}.yaml"
         config_path.write_text(json.dumps(config, indent=2) + "\n")
         stderr_path = tmp_path / f"{name}.stderr"

@@ -66,8 +66,11 @@ def test_broker_down_gets_503_within_delivery_timeout(start_bridge, tmp_path):
         assert resp.headers["content-type"] == "application/json"
         answer = resp.json()
         assert isinstance(answer.get("error"), str) and isinstance(answer.get("reason"), str), answer
-        not_published = [line for line in bridge.log_lines() if line.get("msg") == "not published"]
-        assert [line.get("endpoint") for line in not_published] == ["down"], bridge.stderr_text()
+        not_published = [line for line in bridge.log_lines()
+                         if line.get("msg") == "request" and line.get("outcome") == "unavailable"]
+        assert [(line.get("endpoint"), line.get("status"), line.get("level")) for line in not_published] == [
+            ("down", "503", "warn")], bridge.stderr_text()
+        assert not_published[0]["reason"].startswith("_") and float(not_published[0]["latency_ms"]) > 0
     finally:
         broker_sh("reset", env)
 

@@ -153,6 +153,17 @@ static const struct {
      "kafka:\n  deliveryTimeout: -1s\n" EP,
      1,
      {"cfg.yaml:2:20: kafka.deliveryTimeout must be a duration", "not \"-1s\""}},
+    {"log level and sample rate out of their range",
+     "log:\n  level: loud\n  sampleRate: 2\n  format: json\n" EP,
+     3,
+     {"cfg.yaml:2:10: log.level must be debug, info, warn or error, not \"loud\"",
+      "cfg.yaml:3:15: log.sampleRate must be a number from 0 to 1, not \"2\"",
+      "cfg.yaml:4:3: unknown key \"format\" in log (expected level, sampleRate)"}},
+    {"drainDelay and readinessWindow that are not durations",
+     "server:\n  drainDelay: soon\nkafka:\n  readinessWindow: 0s\n" EP,
+     2,
+     {"cfg.yaml:2:15: server.drainDelay must be a duration",
+      "cfg.yaml:4:20: kafka.readinessWindow must be a duration"}},
     {"tls with only certFile",
      "server:\n  tls:\n    certFile: /c.pem\n" EP,
      1,
@@ -827,6 +838,8 @@ static void test_defaults(void)
     is_int(cfg->server.shutdown_timeout_ms, 15000, "default shutdownTimeout 15s");
     is_int(cfg->server.drain_delay_ms, 5000, "default drainDelay 5s");
     is_int(cfg->kafka.readiness_window_ms, 30000, "default readinessWindow 30s");
+    is_int(cfg->log.level, 1, "default log.level info");
+    ok(cfg->log.sample_rate == 0.01, "default log.sampleRate 0.01");
     is_str(cfg->admin.listen.host, NULL, "admin.listen unset");
     is_str(cfg->kafka.brokers, "embedded", "default brokers");
     is_str(cfg->kafka.topic_template, "webhooks.{id}", "default topic template");
