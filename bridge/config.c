@@ -19,12 +19,17 @@
 #define HB_DEFAULT_SHUTDOWN_TIMEOUT_MS 15000
 #define HB_DEFAULT_DRAIN_DELAY_MS 5000 /* for the endpoints controller to take the pod out of the Service */
 
+#define HB_MAX_OVERRIDES 24
+
 typedef struct hb_loader {
     const char *name;
     yaml_document_t doc;
     const hb_config_env_t *env;
     hb_buf_t *errors;
     int nerrors;
+    int override_node[HB_MAX_OVERRIDES]; /* YAML nodes made from HOOKBRIDGE_* variables, and their names */
+    const char *override_env[HB_MAX_OVERRIDES];
+    int num_overrides;
 } hb_loader_t;
 
 static const char *hb_sys_getenv(void *ctx, const char *name)
@@ -74,10 +79,23 @@ static void hb_verrorf_at(hb_loader_t *l, unsigned line, unsigned col, const cha
     l->nerrors++;
 }
 
+static yaml_node_t *hb_node(hb_loader_t *l, int index);
+
 static void hb_errorf(hb_loader_t *l, const yaml_node_t *node, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    /* a value from a HOOKBRIDGE_* variable has no place in the file: name the variable instead */
+    for (int i = 0; node != NULL && i < l->num_overrides; i++) {
+        if (node == hb_node(l, l->override_node[i])) {
+            char msg[1024];
+            vsnprintf(msg, sizeof(msg), fmt, ap);
+            va_end(ap);
+            hb_buf_printf(l->errors, "%s: $%s: %s\n", l->name, l->override_env[i], msg);
+            l->nerrors++;
+            return;
+        }
+    }
     hb_verrorf_at(l, node != NULL ? (unsigned)node->start_mark.line + 1 : 1,
                   node != NULL ? (unsigned)node->start_mark.column + 1 : 1, fmt, ap);
     va_end(ap);
@@ -1306,6 +1324,131 @@ static int hb_log_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node
     return 0;
 }
 
+/* ---- HOOKBRIDGE_* environment overrides ---- */
+
+/* The keys outside `endpoints` a variable may set (endpoints take ${VAR} in their values). */
+static const struct {
+    const char *section, *subsection, *key, *env;
+    int list; /* a comma-separated list becomes a YAML sequence */
+} hb_overrides[] = {
+    {"server", NULL, "listen", "HOOKBRIDGE_SERVER_LISTEN", 1},
+    {"server", NULL, "publicUrl", "HOOKBRIDGE_SERVER_PUBLIC_URL", 0},
+    {"server", NULL, "threads", "HOOKBRIDGE_SERVER_THREADS", 0},
+    {"server", NULL, "maxBodySize", "HOOKBRIDGE_SERVER_MAX_BODY_SIZE", 0},
+    {"server", NULL, "drainDelay", "HOOKBRIDGE_SERVER_DRAIN_DELAY", 0},
+    {"server", NULL, "shutdownTimeout", "HOOKBRIDGE_SERVER_SHUTDOWN_TIMEOUT", 0},
+    {"server", "tls", "certFile", "HOOKBRIDGE_SERVER_TLS_CERT_FILE", 0},
+    {"server", "tls", "keyFile", "HOOKBRIDGE_SERVER_TLS_KEY_FILE", 0},
+    {"admin", NULL, "listen", "HOOKBRIDGE_ADMIN_LISTEN", 0},
+    {"kafka", NULL, "brokers", "HOOKBRIDGE_KAFKA_BROKERS", 0},
+    {"kafka", NULL, "topic", "HOOKBRIDGE_KAFKA_TOPIC", 0},
+    {"kafka", NULL, "deliveryTimeout", "HOOKBRIDGE_KAFKA_DELIVERY_TIMEOUT", 0},
+    {"kafka", NULL, "readinessWindow", "HOOKBRIDGE_KAFKA_READINESS_WINDOW", 0},
+    {"log", NULL, "level", "HOOKBRIDGE_LOG_LEVEL", 0},
+    {"log", NULL, "sampleRate", "HOOKBRIDGE_LOG_SAMPLE_RATE", 0},
+    {NULL, NULL, "durability", "HOOKBRIDGE_DURABILITY", 0},
+};
+
+/* A string scalar node whose ${ stays literal (a variable's value is not expanded again); its index. */
+static int hb_add_scalar(hb_loader_t *l, const char *value, size_t len)
+{
+    hb_buf_t b;
+    hb_buf_init(&b);
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] == '$' && i + 1 < len && value[i + 1] == '{')
+            hb_buf_putc(&b, '$');
+        hb_buf_putc(&b, value[i]);
+    }
+    int id = yaml_document_add_scalar(&l->doc, NULL, (yaml_char_t *)(b.len > 0 ? b.base : ""), (int)b.len,
+                                      YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+    hb_buf_dispose(&b);
+    return id;
+}
+
+/* The index of mapping's value for key (a mapping made and added when absent, create set); 0 when not a mapping. */
+static int hb_child_mapping(hb_loader_t *l, int mapping, const char *key, int create)
+{
+    yaml_node_t *m = hb_node(l, mapping);
+    if (m == NULL || m->type != YAML_MAPPING_NODE)
+        return 0;
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = hb_node(l, p->key);
+        if (k->type == YAML_SCALAR_NODE && strcmp(hb_scalar_raw(k), key) == 0)
+            return hb_node(l, p->value)->type == YAML_MAPPING_NODE ? p->value : 0;
+    }
+    if (!create)
+        return 0;
+    /* adding nodes may move the node array: only indices survive */
+    int child = yaml_document_add_mapping(&l->doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+    int k = yaml_document_add_scalar(&l->doc, NULL, (yaml_char_t *)key, -1, YAML_PLAIN_SCALAR_STYLE);
+    yaml_document_append_mapping_pair(&l->doc, mapping, k, child);
+    return child;
+}
+
+/* Sets key in mapping to the node value, replacing what the file says. */
+static void hb_set_key(hb_loader_t *l, int mapping, const char *key, int value)
+{
+    yaml_node_t *m = hb_node(l, mapping);
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = hb_node(l, p->key);
+        if (k->type == YAML_SCALAR_NODE && strcmp(hb_scalar_raw(k), key) == 0) {
+            p->value = value;
+            return;
+        }
+    }
+    int k = yaml_document_add_scalar(&l->doc, NULL, (yaml_char_t *)key, -1, YAML_PLAIN_SCALAR_STYLE);
+    yaml_document_append_mapping_pair(&l->doc, mapping, k, value);
+}
+
+/* Every HOOKBRIDGE_* variable of hb_overrides that is set replaces (or adds) its key, before validation. */
+static void hb_apply_overrides(hb_loader_t *l)
+{
+    const int root = 1; /* libyaml numbers nodes from 1; the root is the first */
+    if (hb_node(l, root) == NULL || hb_node(l, root)->type != YAML_MAPPING_NODE)
+        return;
+    for (size_t i = 0; i < HB_ARRAY_SIZE(hb_overrides); i++) {
+        const char *value = l->env->getenv(l->env->ctx, hb_overrides[i].env);
+        if (value == NULL || l->num_overrides == HB_MAX_OVERRIDES)
+            continue;
+        int mapping = root;
+        if (hb_overrides[i].section != NULL)
+            mapping = hb_child_mapping(l, mapping, hb_overrides[i].section, 1);
+        if (mapping != 0 && hb_overrides[i].subsection != NULL)
+            mapping = hb_child_mapping(l, mapping, hb_overrides[i].subsection, 1);
+        if (mapping == 0)
+            continue; /* the file has something else than a mapping there: its own error says so */
+        int node;
+        if (hb_overrides[i].list) {
+            node = yaml_document_add_sequence(&l->doc, NULL, YAML_FLOW_SEQUENCE_STYLE);
+            for (const char *p = value;;) {
+                const char *comma = strchr(p, ',');
+                size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+                yaml_document_append_sequence_item(&l->doc, node, hb_add_scalar(l, p, len));
+                if (comma == NULL)
+                    break;
+                p = comma + 1;
+            }
+        } else {
+            node = hb_add_scalar(l, value, strlen(value));
+        }
+        hb_set_key(l, mapping, hb_overrides[i].key, node);
+        l->override_node[l->num_overrides] = node;
+        l->override_env[l->num_overrides++] = hb_overrides[i].env;
+    }
+}
+
+const char *hb_config_env_help(void)
+{
+    static char text[1024]; /* made once from the table, so the two never disagree */
+    if (text[0] == '\0') {
+        size_t n = 0;
+        for (size_t i = 0; i < HB_ARRAY_SIZE(hb_overrides) && n < sizeof(text); i++)
+            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s%s", i > 0 ? ", " : "", hb_overrides[i].env,
+                                  hb_overrides[i].list ? " (comma-separated)" : "");
+    }
+    return text;
+}
+
 /* ---- top level ---- */
 
 typedef struct hb_top_ctx {
@@ -1367,6 +1510,7 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
     }
     yaml_parser_delete(&parser);
 
+    hb_apply_overrides(&l);
     yaml_node_t *root = yaml_document_get_root_node(&l.doc);
     hb_top_ctx_t tc = {cfg, NULL, NULL};
     if (root == NULL) {

@@ -156,6 +156,11 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
                              hb_buf_t *errors);
 /** Reads the file at path and hb_config_parse()s it with the system environment. */
 hb_config_t *hb_config_load(const char *path, hb_buf_t *errors);
+/**
+ * The HOOKBRIDGE_* variables that override keys outside `endpoints` (HOOKBRIDGE_KAFKA_BROKERS for kafka.brokers...),
+ * for --help. A variable that is set wins over the file; its errors name the variable.
+ */
+const char *hb_config_env_help(void);
 /** Accepts NULL. */
 void hb_config_free(hb_config_t *cfg);
 /** Borrowed; NULL when no endpoint has this id. */

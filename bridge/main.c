@@ -71,6 +71,14 @@ typedef struct hb_args {
     const char *body; /* sign --body TEXT|@FILE */
 } hb_args_t;
 
+static void hb_print_help(void)
+{
+    fputs(usage, stdout);
+    printf("\nEnvironment: each of these, when set, overrides its key of the configuration file (endpoint values "
+           "take ${VAR} instead):\n  %s\n",
+           hb_config_env_help());
+}
+
 static int hb_parse_args(int argc, char **argv, hb_args_t *args)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
@@ -112,7 +120,7 @@ static int hb_parse_args(int argc, char **argv, hb_args_t *args)
             }
             break;
         case 'h':
-            fputs(usage, stdout);
+            hb_print_help();
             exit(0);
         default:
             fputs(usage, stderr);
@@ -393,7 +401,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        fputs(usage, stdout);
+        hb_print_help();
         return 0;
     }
     fprintf(stderr, "hookbridge: unknown command \"%s\"\n%s", cmd, usage);

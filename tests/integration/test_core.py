@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import os
 import re
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import requests
 
 from conftest import (
     ENVELOPE_CONTENT_TYPE,
+    hookbridge_path,
     Bridge,
     assert_nothing_published,
     now_ms,
@@ -496,3 +498,20 @@ def test_sign_prints_the_header_a_sender_would_send(tmp_path):
     result = run_hookbridge(["sign", "-c", str(path), "s"], stdin=body)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode() == f"X-Signature: {sign(SECRET, body, 'sha512', 'base64')}\n"
+
+
+def test_environment_overrides_the_file(tmp_path):
+    """HOOKBRIDGE_* variables win over the file's keys, and their errors name them."""
+    path = tmp_path / "env.yaml"
+    path.write_text(json.dumps({"kafka": {"brokers": "127.0.0.1:9", "topic": "file.{id}"},
+                                "endpoints": [{"id": "e", "verify": "none"}]}))
+    env = {**os.environ, "HOOKBRIDGE_KAFKA_TOPIC": "from-env.{id}"}
+    result = subprocess.run([hookbridge_path(), "check", "-c", str(path)], capture_output=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    assert "/webhooks/e -> from-env.e" in result.stdout.decode()
+    env["HOOKBRIDGE_SERVER_MAX_BODY_SIZE"] = "lots"
+    result = subprocess.run([hookbridge_path(), "check", "-c", str(path)], capture_output=True, env=env, timeout=60)
+    assert result.returncode == 2
+    assert f"{path}: $HOOKBRIDGE_SERVER_MAX_BODY_SIZE: server.maxBodySize" in result.stderr.decode()
+    help_text = subprocess.run([hookbridge_path(), "--help"], capture_output=True, timeout=60).stdout.decode()
+    assert "HOOKBRIDGE_KAFKA_BROKERS" in help_text and "HOOKBRIDGE_ADMIN_LISTEN" in help_text

@@ -1138,6 +1138,86 @@ static void test_secret_file(void)
     }
 }
 
+/* ---- HOOKBRIDGE_* overrides ---- */
+
+static const char *const *override_vars; /* NAME, VALUE, ..., NULL */
+
+static const char *override_getenv(void *ctx, const char *name)
+{
+    for (const char *const *v = override_vars; v != NULL && *v != NULL; v += 2)
+        if (strcmp(v[0], name) == 0)
+            return v[1];
+    return NULL;
+}
+
+static const hb_config_env_t override_env = {override_getenv, fake_read_file, NULL};
+
+static hb_config_t *parse_with(const char *yaml, const char *const *vars, hb_buf_t *errors)
+{
+    override_vars = vars;
+    hb_buf_init(errors);
+    hb_buf_puts(errors, "");
+    return hb_config_parse("cfg.yaml", yaml, strlen(yaml), &override_env, errors);
+}
+
+static void test_overrides(void)
+{
+    static const char yaml[] = "server:\n  listen: [\"127.0.0.1:1\"]\nkafka:\n  brokers: file:9092\n"
+                               "endpoints:\n  - id: a\n    verify: none\n";
+    hb_buf_t errors;
+    /* replaced where the file has the key, added where it has not (even whole sections) */
+    static const char *const vars[] = {"HOOKBRIDGE_KAFKA_BROKERS",
+                                       "env:9092",
+                                       "HOOKBRIDGE_SERVER_LISTEN",
+                                       "0.0.0.0:8080,[::1]:8081",
+                                       "HOOKBRIDGE_ADMIN_LISTEN",
+                                       ":9090",
+                                       "HOOKBRIDGE_SERVER_TLS_CERT_FILE",
+                                       "/tls/c",
+                                       "HOOKBRIDGE_SERVER_TLS_KEY_FILE",
+                                       "/tls/k",
+                                       "HOOKBRIDGE_LOG_LEVEL",
+                                       "warn",
+                                       "HOOKBRIDGE_SERVER_PUBLIC_URL",
+                                       "https://h/${UNSET_VAR}",
+                                       NULL};
+    hb_config_t *cfg = parse_with(yaml, vars, &errors);
+    if (ok(cfg != NULL, "overrides: the config loads")) {
+        is_str(cfg->kafka.brokers, "env:9092", "HOOKBRIDGE_KAFKA_BROKERS replaces kafka.brokers");
+        if (is_int(cfg->server.num_listen, 2, "HOOKBRIDGE_SERVER_LISTEN: a comma-separated list")) {
+            is_str(cfg->server.listen[0].host, "0.0.0.0", "first listen host");
+            is_str(cfg->server.listen[1].port, "8081", "second listen port");
+        }
+        is_str(cfg->admin.listen.port, "9090", "HOOKBRIDGE_ADMIN_LISTEN adds the admin section");
+        is_str(cfg->server.tls_cert_file, "/tls/c", "HOOKBRIDGE_SERVER_TLS_CERT_FILE adds server.tls");
+        is_str(cfg->server.tls_key_file, "/tls/k", "and the key next to it");
+        is_int(cfg->log.level, 2, "HOOKBRIDGE_LOG_LEVEL adds log.level");
+        is_str(cfg->server.public_url, "https://h/${UNSET_VAR}", "a variable's ${ is not expanded again");
+    } else {
+        is_str(errors.base, "", "overrides: no errors");
+    }
+    hb_config_free(cfg);
+    hb_buf_dispose(&errors);
+
+    /* a bad value names its variable, not a place in the file */
+    static const char *const bad[] = {"HOOKBRIDGE_SERVER_DRAIN_DELAY", "soon", "HOOKBRIDGE_LOG_SAMPLE_RATE", "7", NULL};
+    cfg = parse_with(yaml, bad, &errors);
+    ok(cfg == NULL, "overrides: bad values refuse the config");
+    ok(strstr(errors.base, "cfg.yaml: $HOOKBRIDGE_SERVER_DRAIN_DELAY: server.drainDelay must be a duration") != NULL,
+       "the error names HOOKBRIDGE_SERVER_DRAIN_DELAY (%s)", errors.base);
+    ok(strstr(errors.base, "cfg.yaml: $HOOKBRIDGE_LOG_SAMPLE_RATE: log.sampleRate must be a number") != NULL,
+       "the error names HOOKBRIDGE_LOG_SAMPLE_RATE");
+    hb_config_free(cfg);
+    hb_buf_dispose(&errors);
+
+    /* without variables, the file as it is */
+    cfg = parse_with(yaml, NULL, &errors);
+    if (ok(cfg != NULL, "no variables: loads"))
+        is_str(cfg->kafka.brokers, "file:9092", "no variables: the file's brokers");
+    hb_config_free(cfg);
+    hb_buf_dispose(&errors);
+}
+
 int main(void)
 {
     test_full();
@@ -1146,5 +1226,6 @@ int main(void)
     test_errors();
     test_expand();
     test_secret_file();
+    test_overrides();
     return done_testing();
 }
