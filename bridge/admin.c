@@ -149,6 +149,106 @@ void hb_admin_metrics(const hb_admin_probe_t *probe, int ready, hb_buf_t *out)
     }
 }
 
+/* ---- /api/endpoints ---- */
+
+static void hb_json_key(hb_buf_t *out, const char *key, const char *value)
+{
+    hb_json_cstr(out, key);
+    hb_buf_putc(out, ':');
+    if (value != NULL)
+        hb_json_cstr(out, value);
+    else
+        hb_buf_puts(out, "null");
+}
+
+void hb_admin_endpoints_json(const hb_admin_probe_t *probe, hb_buf_t *out)
+{
+    const hb_registry_t *reg = probe->registry;
+    hb_buf_puts(out, "{\"endpoints\":[");
+    hb_recent_view_t *recent = hb_xcalloc(HB_RECENT, sizeof(*recent));
+    for (size_t i = 0; i < hb_registry_size(reg); i++) {
+        const hb_endpoint_t *ep = hb_registry_at(reg, i);
+        const hb_endpoint_config_t *c = ep->cfg;
+        if (i > 0)
+            hb_buf_putc(out, ',');
+        hb_buf_putc(out, '{');
+        hb_json_key(out, "id", c->id);
+        hb_buf_putc(out, ',');
+        hb_json_key(out, "source", c->source);
+        hb_buf_putc(out, ',');
+        hb_json_key(out, "icon", c->icon);
+        hb_buf_putc(out, ',');
+        hb_json_key(out, "title", c->title);
+        hb_buf_putc(out, ',');
+        hb_buf_t url;
+        hb_buf_init(&url);
+        if (probe->public_url != NULL) {
+            size_t n = strlen(probe->public_url);
+            while (n > 0 && probe->public_url[n - 1] == '/')
+                n--;
+            hb_buf_append(&url, probe->public_url, n);
+        }
+        hb_buf_printf(&url, "/webhooks/%s", c->id);
+        hb_json_key(out, "url", url.base);
+        hb_buf_dispose(&url);
+        hb_buf_putc(out, ',');
+        hb_json_key(out, "verify", hb_verifier_scheme(ep->verifier));
+        hb_buf_puts(out, ",\"topics\":[");
+        if (c->num_triggers == 0)
+            hb_json_cstr(out, c->topic);
+        for (size_t t = 0; t < c->num_triggers; t++) {
+            int seen = 0; /* each topic once */
+            for (size_t u = 0; u < t; u++)
+                seen |= strcmp(c->triggers[u].topic, c->triggers[t].topic) == 0;
+            if (seen)
+                continue;
+            if (out->base[out->len - 1] != '[')
+                hb_buf_putc(out, ',');
+            hb_json_cstr(out, c->triggers[t].topic);
+        }
+        hb_buf_puts(out, "],\"triggers\":[");
+        for (size_t t = 0; t < c->num_triggers; t++) {
+            if (t > 0)
+                hb_buf_putc(out, ',');
+            hb_buf_putc(out, '{');
+            hb_json_key(out, "name", c->triggers[t].name);
+            hb_buf_putc(out, ',');
+            hb_json_key(out, "topic", c->triggers[t].topic);
+            hb_buf_putc(out, '}');
+        }
+        hb_buf_puts(out, "],\"examples\":[");
+        for (size_t x = 0; x < c->num_examples; x++) {
+            if (x > 0)
+                hb_buf_putc(out, ',');
+            hb_buf_putc(out, '{');
+            hb_json_key(out, "id", c->examples[x].id);
+            hb_buf_putc(out, ',');
+            hb_json_key(out, "name", c->examples[x].name);
+            hb_buf_puts(out, ",\"payload\":");
+            hb_buf_puts(out, c->examples[x].payload_json);
+            hb_buf_putc(out, '}');
+        }
+        const hb_endpoint_counters_t *k = &ep->counters;
+        hb_buf_printf(out,
+                      "],\"counters\":{\"published\":%llu,\"responded\":%llu,\"filtered_out\":%llu,\"rejected\":%llu,"
+                      "\"too_large\":%llu,\"unavailable\":%llu},\"recent\":[",
+                      atomic_load(&k->published), atomic_load(&k->responded), atomic_load(&k->filtered_out),
+                      atomic_load(&k->rejected), atomic_load(&k->too_large), atomic_load(&k->unavailable));
+        size_t n = hb_endpoint_recent(ep, recent);
+        for (size_t r = 0; r < n; r++) {
+            hb_buf_printf(out, "%s{\"at\":%lld,\"status\":%d,", r > 0 ? "," : "", (long long)recent[r].at_ms,
+                          recent[r].status);
+            hb_json_key(out, "outcome", recent[r].outcome);
+            hb_buf_putc(out, ',');
+            hb_json_key(out, "reason", recent[r].reason[0] != '\0' ? recent[r].reason : NULL);
+            hb_buf_printf(out, ",\"latency_ms\":%.3f}", (double)recent[r].latency_us / 1000.0);
+        }
+        hb_buf_puts(out, "]}");
+    }
+    free(recent);
+    hb_buf_puts(out, "]}\n");
+}
+
 /* ---- probes ---- */
 
 /* 1 when ready; otherwise 0 with the reason in why. */
@@ -212,6 +312,12 @@ static int hb_admin_on_req(h2o_handler_t *self, h2o_req_t *req)
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/readyz"))) {
         int ready = hb_admin_ready(a, why, sizeof(why));
         hb_admin_json_status(req, ready, "not_ready", why);
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/api/endpoints"))) {
+        hb_buf_t body;
+        hb_buf_init(&body);
+        hb_admin_endpoints_json(&a->probe, &body);
+        hb_admin_send(req, 200, "application/json", &body);
+        hb_buf_dispose(&body);
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics"))) {
         hb_buf_t body;
         hb_buf_init(&body);
@@ -221,8 +327,8 @@ static int hb_admin_on_req(h2o_handler_t *self, h2o_req_t *req)
     } else {
         hb_buf_t body;
         hb_buf_init(&body);
-        hb_buf_puts(&body, "{\"error\":\"not_found\",\"reason\":\"the admin port serves /healthz, /readyz and "
-                           "/metrics\"}\n");
+        hb_buf_puts(&body, "{\"error\":\"not_found\",\"reason\":\"the admin port serves /, /api/endpoints, /healthz, "
+                           "/readyz and /metrics\"}\n");
         hb_admin_send(req, 404, "application/json", &body);
         hb_buf_dispose(&body);
     }

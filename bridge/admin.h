@@ -20,6 +20,7 @@ typedef struct hb_admin_probe {
     /** 1 once SIGTERM started the drain. */
     int (*draining)(void *ctx);
     uint64_t readiness_window_ms; /* kafka.readinessWindow */
+    const char *public_url;       /* server.publicUrl, or NULL: the URLs to paste into the providers */
 } hb_admin_probe_t;
 
 typedef struct hb_admin hb_admin_t;
@@ -31,6 +32,8 @@ typedef struct hb_admin hb_admin_t;
 hb_admin_t *hb_admin_start(const hb_listen_t *listen, const hb_admin_probe_t *probe, char *err, size_t errlen);
 /** Stops both threads and closes the listener. Accepts NULL. Main thread. */
 void hb_admin_stop(hb_admin_t *a);
+/** Renders the JSON of /api/endpoints into out. */
+void hb_admin_endpoints_json(const hb_admin_probe_t *probe, hb_buf_t *out);
 /** Renders the Prometheus text of /metrics into out. Pure but for the process statistics. */
 void hb_admin_metrics(const hb_admin_probe_t *probe, int ready, hb_buf_t *out);
 

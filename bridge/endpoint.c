@@ -95,6 +95,45 @@ void hb_endpoint_count_rejection(hb_endpoint_t *ep, const char *reason)
     atomic_fetch_add_explicit(&ep->rejections[HB_MAX_REASONS - 1].count, 1, memory_order_relaxed);
 }
 
+void hb_endpoint_remember(hb_endpoint_t *ep, int64_t at_ms, int status, const char *outcome, const char *reason,
+                          uint64_t latency_us)
+{
+    unsigned long n = atomic_fetch_add_explicit(&ep->recent_next, 1, memory_order_relaxed);
+    hb_recent_entry_t *e = &ep->recent[n % HB_RECENT];
+    /* odd while written; a writer lapping another on the same slot 50 requests later is tolerated: readers retry */
+    unsigned seq = atomic_fetch_add_explicit(&e->seq, 1, memory_order_acq_rel);
+    atomic_thread_fence(memory_order_release);
+    e->at_ms = at_ms;
+    e->status = status;
+    e->outcome = outcome;
+    snprintf(e->reason, sizeof(e->reason), "%s", reason != NULL ? reason : "");
+    e->latency_us = latency_us > UINT32_MAX ? UINT32_MAX : (uint32_t)latency_us;
+    atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
+}
+
+size_t hb_endpoint_recent(const hb_endpoint_t *ep, hb_recent_view_t *out)
+{
+    unsigned long next = atomic_load_explicit(&ep->recent_next, memory_order_acquire);
+    size_t n = 0;
+    for (unsigned long k = 0; k < HB_RECENT && k < next; k++) {
+        const hb_recent_entry_t *e = &ep->recent[(next - 1 - k) % HB_RECENT];
+        for (int attempt = 0; attempt < 4; attempt++) {
+            unsigned before = atomic_load_explicit(&e->seq, memory_order_acquire);
+            if (before & 1)
+                continue; /* being written */
+            hb_recent_view_t v = {e->at_ms, e->status, e->outcome, "", e->latency_us};
+            memcpy(v.reason, e->reason, sizeof(v.reason));
+            v.reason[sizeof(v.reason) - 1] = '\0';
+            atomic_thread_fence(memory_order_acquire);
+            if (atomic_load_explicit(&e->seq, memory_order_relaxed) == before && v.outcome != NULL) {
+                out[n++] = v;
+                break;
+            }
+        }
+    }
+    return n;
+}
+
 size_t hb_registry_size(const hb_registry_t *reg)
 {
     return reg->n;

@@ -30,6 +30,26 @@ typedef struct hb_reason_count {
     atomic_ullong count;
 } hb_reason_count_t;
 
+/* The last requests of an endpoint, for the status page: time, outcome, reason, latency; never bodies or secrets.
+   Written lock-free by any worker (a sequence number per slot, odd while it is written), read by the admin thread. */
+#define HB_RECENT 50
+typedef struct hb_recent_entry {
+    atomic_uint seq;
+    int64_t at_ms; /* unix ms the request was received */
+    int status;
+    const char *outcome; /* static text */
+    char reason[96];
+    uint32_t latency_us;
+} hb_recent_entry_t;
+
+typedef struct hb_recent_view {
+    int64_t at_ms;
+    int status;
+    const char *outcome;
+    char reason[96];
+    uint32_t latency_us;
+} hb_recent_view_t;
+
 typedef struct hb_endpoint {
     const hb_endpoint_config_t *cfg; /* borrowed from the hb_config_t the registry was built from */
     hb_verifier_t *verifier;
@@ -39,8 +59,15 @@ typedef struct hb_endpoint {
     hb_endpoint_counters_t counters;
     hb_reason_count_t rejections[HB_MAX_REASONS]; /* the last slot is HB_REASON_OTHER */
     hb_latency_t latency;                         /* of published events: received → last delivery report */
+    hb_recent_entry_t recent[HB_RECENT];
+    atomic_ulong recent_next;
 } hb_endpoint_t;
 
+/** Remembers one answered request among the endpoint's last HB_RECENT. reason may be NULL. Any thread, lock-free. */
+void hb_endpoint_remember(hb_endpoint_t *ep, int64_t at_ms, int status, const char *outcome, const char *reason,
+                          uint64_t latency_us);
+/** Copies the remembered requests, newest first, into out (HB_RECENT entries); returns how many. Any thread. */
+size_t hb_endpoint_recent(const hb_endpoint_t *ep, hb_recent_view_t *out);
 /** Counts a rejection (also in counters.rejected) under its reason, lock-free. Any thread. */
 void hb_endpoint_count_rejection(hb_endpoint_t *ep, const char *reason);
 

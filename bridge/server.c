@@ -237,15 +237,20 @@ static double hb_sample_draw(void)
 }
 
 /*
- * One line per answered request that is not 2xx, and per log.sampleRate of the 2xx ones: endpoint, event_id,
- * outcome, reason, status, latency_ms, trace_id. Never a body or a secret.
+ * Every answered request is remembered among its endpoint's last ones, and gets a log line when it is not 2xx or
+ * falls in log.sampleRate of the 2xx ones: endpoint, event_id, outcome, reason, status, latency_ms, trace_id. Never a
+ * body or a secret.
  */
-static void hb_log_request(const hb_config_t *cfg, const char *endpoint, int status, const char *outcome,
+static void hb_log_request(const hb_config_t *cfg, hb_endpoint_t *ep, int status, const char *outcome,
                            const char *reason, const char *event_id, const char *trace_id, uint64_t received_us)
 {
+    uint64_t now = hb_now_us();
+    if (ep != NULL) /* the status page's last requests */
+        hb_endpoint_remember(ep, (int64_t)(received_us / 1000), status, outcome, reason,
+                             now > received_us ? now - received_us : 0);
     if (status < 300 && !(cfg->log.sample_rate >= 1 || hb_sample_draw() < cfg->log.sample_rate))
         return;
-    uint64_t now = hb_now_us();
+    const char *endpoint = ep != NULL ? ep->cfg->id : NULL;
     char latency[32], code[8];
     snprintf(latency, sizeof(latency), "%.3f", now > received_us ? (double)(now - received_us) / 1000.0 : 0.0);
     snprintf(code, sizeof(code), "%d", status);
@@ -351,8 +356,8 @@ static void hb_ticket_answer(hb_ticket_t *t)
         atomic_fetch_add_explicit(&t->ep->counters.published, 1, memory_order_relaxed);
         uint64_t now_us = hb_now_us();
         hb_latency_observe(&t->ep->latency, now_us > t->received_us ? now_us - t->received_us : 0);
-        hb_log_request(t->worker->srv->cfg, t->ep->cfg->id, t->rw != NULL ? t->rw->status : 200, "published", NULL,
-                       t->event_id, t->trace_id, t->received_us);
+        hb_log_request(t->worker->srv->cfg, t->ep, t->rw != NULL ? t->rw->status : 200, "published", NULL, t->event_id,
+                       t->trace_id, t->received_us);
         if (t->rw != NULL) {
             hb_send_respond(t->req, t->rw, t->rw_body);
             return;
@@ -366,7 +371,7 @@ static void hb_ticket_answer(hb_ticket_t *t)
         hb_buf_dispose(&body);
     } else {
         atomic_fetch_add_explicit(&t->ep->counters.unavailable, 1, memory_order_relaxed);
-        hb_log_request(t->worker->srv->cfg, t->ep->cfg->id, 503, "unavailable", rd_kafka_err2name(t->err), t->event_id,
+        hb_log_request(t->worker->srv->cfg, t->ep, 503, "unavailable", rd_kafka_err2name(t->err), t->event_id,
                        t->trace_id, t->received_us);
         hb_send_error(t->req, 503, "unavailable", "Kafka did not accept the event; retry later");
     }
@@ -704,18 +709,17 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
         hb_send_error(req, 404, "not_found", "no endpoint has this id");
         return 0;
     }
-    const char *eid = ep->cfg->id;
     if (w->draining) {
         /* the process is going away: tell the sender to come back (to another replica) */
         atomic_fetch_add_explicit(&ep->counters.unavailable, 1, memory_order_relaxed);
         req->http1_is_persistent = 0; /* h2o then writes "connection: close" itself */
-        hb_log_request(cfg, eid, 503, "unavailable", "shutting down", NULL, trace_id, hb_received_us(req));
+        hb_log_request(cfg, ep, 503, "unavailable", "shutting down", NULL, trace_id, hb_received_us(req));
         hb_send_error(req, 503, "unavailable", "shutting down");
         return 0;
     }
     if (req->entity.base != NULL && req->entity.len > ep->cfg->max_body_size) {
         atomic_fetch_add_explicit(&ep->counters.too_large, 1, memory_order_relaxed);
-        hb_log_request(cfg, eid, 413, "too_large", "maxBodySize", NULL, trace_id, hb_received_us(req));
+        hb_log_request(cfg, ep, 413, "too_large", "maxBodySize", NULL, trace_id, hb_received_us(req));
         hb_send_error(req, 413, "too_large", "the body is larger than this endpoint's maxBodySize");
         return 0;
     }
@@ -737,7 +741,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
             hb_render_respond(req, rw, &hreq, hb_template_needs_body(rw->body) ? hb_body_object(&pb, &hreq, ep) : NULL);
         if (rw->skip_triggering_runs || rw->status != 200) {
             atomic_fetch_add_explicit(&ep->counters.responded, 1, memory_order_relaxed);
-            hb_log_request(cfg, eid, rw->status, "responded", "respondWith", NULL, trace_id, hb_received_us(req));
+            hb_log_request(cfg, ep, rw->status, "responded", "respondWith", NULL, trace_id, hb_received_us(req));
             hb_send_respond(req, rw, rw_body);
             goto Exit;
         }
@@ -747,21 +751,21 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     /* 4. verify; a provider's set-up handshake is answered by its preset (unsigned ones before the check) */
     if (respond_later == NULL && hb_verifier_handshake_unsigned(ep->verifier, &hreq, &hs)) {
         atomic_fetch_add_explicit(&ep->counters.responded, 1, memory_order_relaxed);
-        hb_log_request(cfg, eid, hs.status, "responded", "handshake", NULL, trace_id, hb_received_us(req));
+        hb_log_request(cfg, ep, hs.status, "responded", "handshake", NULL, trace_id, hb_received_us(req));
         hb_send_handshake(req, &hs);
         goto Exit;
     }
     const char *reason = NULL;
     if (hb_verifier_check(ep->verifier, &hreq, &reason) != HB_STATUS_OK) {
         hb_endpoint_count_rejection(ep, reason);
-        hb_log_request(cfg, eid, 401, "rejected", reason, NULL, trace_id, hb_received_us(req));
+        hb_log_request(cfg, ep, 401, "rejected", reason, NULL, trace_id, hb_received_us(req));
         hb_send_error(req, 401, "unauthorized", reason);
         goto Exit;
     }
     if (hb_verifier_has_signed_handshake(ep->verifier) &&
         hb_verifier_handshake_signed(ep->verifier, &hreq, hb_body_object(&pb, &hreq, ep), &hs)) {
         atomic_fetch_add_explicit(&ep->counters.responded, 1, memory_order_relaxed);
-        hb_log_request(cfg, eid, hs.status, "responded", "handshake", NULL, trace_id, hb_received_us(req));
+        hb_log_request(cfg, ep, hs.status, "responded", "handshake", NULL, trace_id, hb_received_us(req));
         hb_send_handshake(req, &hs);
         goto Exit;
     }
@@ -772,7 +776,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     size_t nroutes = hb_route(req, ep, &hreq, &pb, &routes);
     if (nroutes == 0) {
         atomic_fetch_add_explicit(&ep->counters.filtered_out, 1, memory_order_relaxed);
-        hb_log_request(cfg, eid, respond_later != NULL ? respond_later->status : 200, "filtered_out",
+        hb_log_request(cfg, ep, respond_later != NULL ? respond_later->status : 200, "filtered_out",
                        "no trigger matched", NULL, trace_id, hb_received_us(req));
         if (respond_later != NULL)
             hb_send_respond(req, respond_later, rw_body);
@@ -1110,7 +1114,8 @@ int hb_server_run(const hb_config_t *cfg)
                                   .slowest_worker_ms = hb_admin_slowest_worker_ms,
                                   .inflight = hb_admin_inflight,
                                   .draining = hb_admin_draining,
-                                  .readiness_window_ms = cfg->kafka.readiness_window_ms};
+                                  .readiness_window_ms = cfg->kafka.readiness_window_ms,
+                                  .public_url = cfg->server.public_url};
         if ((srv->admin = hb_admin_start(&cfg->admin.listen, &probe, err, sizeof(err))) == NULL) {
             hb_log(HB_LOG_ERROR, "cannot start the admin listener", "detail", err, HB_LOG_END);
             atomic_store(&srv->force_exit, 1);

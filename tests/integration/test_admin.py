@@ -113,3 +113,35 @@ def test_sigterm_turns_readyz_503_and_serves_on_for_the_drain_delay(start_bridge
     assert time.monotonic() - sent_at >= 3.0, "the process left before its drain delay"
     assert sorted(r.envelope["id"] for r in read_topic(kafka_bootstrap, bridge.topic("drainy"), len(ids))) == \
         sorted(ids)
+
+
+def test_api_endpoints_lists_what_a_status_page_needs(start_bridge, kafka_bootstrap):
+    port = free_port()
+    verify = {"headerName": "X-Sig", "secret": SECRET}
+    bridge = start_bridge([
+        {"id": "listed", "title": "Listed", "icon": "brand-github", "verify": verify,
+         "triggers": [{"name": "one", "filter": {"body": {"k": ["a"]}}}],
+         "examples": [{"id": "ex", "name": "An example", "payload": {"k": "a", "n": 1}}]},
+        {"id": "plain", "verify": "none"}], server={"publicUrl": "https://hooks.example.com/"},
+        admin={"listen": f"127.0.0.1:{port}"})
+    body = b'{"k":"a"}'
+    ok = requests.post(bridge.url("listed"), data=body, headers={"X-Sig": sign(SECRET, body),
+                                                                 "Content-Type": "application/json"}, timeout=30)
+    assert ok.status_code == 200, ok.text
+    assert requests.post(bridge.url("listed"), data=body, headers={"X-Sig": "00"}, timeout=30).status_code == 401
+    api = requests.get(admin_url(port, "/api/endpoints"), timeout=10)
+    assert api.status_code == 200 and api.headers["content-type"] == "application/json"
+    listed, plain = api.json()["endpoints"]
+    assert {k: listed[k] for k in ("id", "source", "title", "icon", "url", "verify", "topics", "triggers")} == {
+        "id": "listed", "source": "listed", "title": "Listed", "icon": "brand-github",
+        "url": "https://hooks.example.com/webhooks/listed", "verify": "hmac-sha256",
+        "topics": [bridge.topic("listed")], "triggers": [{"name": "one", "topic": bridge.topic("listed")}]}
+    assert listed["examples"] == [{"id": "ex", "name": "An example", "payload": {"k": "a", "n": 1}}]
+    assert listed["counters"]["published"] == 1 and listed["counters"]["rejected"] == 1
+    # the last requests, newest first: time, status, outcome, reason, latency; never a body or a secret
+    recent = listed["recent"]
+    assert [(r["status"], r["outcome"], r["reason"]) for r in recent] == [
+        (401, "rejected", "Signature mismatch"), (200, "published", None)]
+    assert all(r["latency_ms"] >= 0 and r["at"] > 1_600_000_000_000 for r in recent)
+    assert SECRET not in api.text and '\\"k\\"' not in api.text
+    assert plain["icon"] is None and plain["title"] is None and plain["recent"] == [] and plain["verify"] == "none"

@@ -157,6 +157,27 @@ int main(void)
     for (size_t i = 0; i < HB_MAX_REASONS; i++)
         sum += atomic_load(&ep->rejections[i].count);
     is_int(sum, 43, "the reasons add up to rejected");
+    /* the last requests: newest first, at most HB_RECENT, reasons copied (their text may go away) */
+    hb_recent_view_t views[HB_RECENT];
+    is_int(hb_endpoint_recent(ep, views), 0, "no request remembered yet");
+    for (int i = 0; i < HB_RECENT + 7; i++) {
+        char reason[32];
+        snprintf(reason, sizeof(reason), "r%d", i);
+        hb_endpoint_remember(ep, 1000 + i, i % 2 ? 401 : 200, i % 2 ? "rejected" : "published", i % 2 ? reason : NULL,
+                             (uint64_t)i * 10);
+        memset(reason, 'x', sizeof(reason) - 1); /* the endpoint kept its own copy */
+    }
+    if (is_int(hb_endpoint_recent(ep, views), HB_RECENT, "at most HB_RECENT remembered")) {
+        is_int(views[0].at_ms, 1000 + HB_RECENT + 6, "newest first");
+        is_int(views[HB_RECENT - 1].at_ms, 1007, "the oldest kept is the 8th");
+        is_str(views[1].outcome, "rejected", "outcome");
+        is_int(views[1].status, 401, "status");
+        char want[16];
+        snprintf(want, sizeof(want), "r%d", HB_RECENT + 5);
+        is_str(views[1].reason, want, "the reason, copied");
+        is_str(views[0].reason, "", "no reason: empty");
+        is_int(views[1].latency_us, (HB_RECENT + 5) * 10, "latency");
+    }
     hb_registry_free(reg);
     hb_registry_free(NULL);
 
