@@ -7,14 +7,19 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "body.h"
+#include "envelope.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "status_page.h"
 
 #define HB_PING_INTERVAL_MS 250
 #define HB_HEALTHY_WITHIN_MS 1000 /* /healthz: every worker answered a ping within this */
@@ -28,6 +33,8 @@ typedef struct hb_admin_handler {
 
 struct hb_admin {
     hb_admin_probe_t probe;
+    h2o_multithread_receiver_t sent_receiver; /* example test runs that came back */
+    atomic_int sending;                       /* test-run threads still running */
     h2o_globalconf_t globalconf;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
@@ -42,6 +49,8 @@ struct hb_admin {
     int64_t metadata_ok_ms; /* monotonic ms of the last complete metadata fetch, 0: never */
     char metadata_error[256];
 };
+
+static void hb_admin_send(h2o_req_t *req, int status, const char *type, hb_buf_t *body);
 
 static int64_t hb_mono_ms(void)
 {
@@ -249,6 +258,232 @@ void hb_admin_endpoints_json(const hb_admin_probe_t *probe, hb_buf_t *out)
     hb_buf_puts(out, "]}\n");
 }
 
+/* ---- example test runs ---- */
+
+/*
+ * POST /api/endpoints/{id}/examples/{example}/send: the example's payload, signed with the endpoint's own scheme,
+ * sent to the bridge's public listener as a sender would (a thread of its own: the admin loop never waits on it),
+ * marked as a test run. Lives until both the request's pool and the thread's answer are done (admin thread).
+ */
+typedef struct hb_send_job {
+    h2o_multithread_message_t msg;
+    hb_admin_t *admin;
+    h2o_req_t *req; /* NULL once the request is gone */
+    int refs;
+    char host[64], port[16];
+    hb_buf_t request, answer;
+    int status; /* of the public answer; 0: no answer (error says why) */
+    char error[160];
+} hb_send_job_t;
+
+static void hb_send_job_release(hb_send_job_t *job)
+{
+    if (--job->refs > 0)
+        return;
+    hb_buf_dispose(&job->request);
+    hb_buf_dispose(&job->answer);
+    free(job);
+}
+
+static void hb_send_job_gone(void *p)
+{
+    hb_send_job_t *job = *(hb_send_job_t **)p;
+    job->req = NULL;
+    hb_send_job_release(job);
+}
+
+/* The thread: one HTTP/1.1 exchange on a fresh connection, read to its close. */
+static void *hb_send_job_main(void *arg)
+{
+    hb_send_job_t *job = arg;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int fd = -1;
+    if (getaddrinfo(job->host, job->port, &hints, &res) != 0 ||
+        (fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+        snprintf(job->error, sizeof(job->error), "cannot resolve %s:%s", job->host, job->port);
+    } else {
+        struct timeval tv = {30, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+            snprintf(job->error, sizeof(job->error), "cannot connect to %s:%s: %s", job->host, job->port,
+                     strerror(errno));
+        } else {
+            size_t off = 0;
+            while (off < job->request.len) {
+                ssize_t n = write(fd, job->request.base + off, job->request.len - off);
+                if (n <= 0)
+                    break;
+                off += (size_t)n;
+            }
+            hb_buf_t in;
+            hb_buf_init(&in);
+            char chunk[4096];
+            ssize_t n;
+            while ((n = read(fd, chunk, sizeof(chunk))) > 0 && in.len < (1u << 20))
+                hb_buf_append(&in, chunk, (size_t)n);
+            const char *end = in.len > 0 ? memmem(in.base, in.len, "\r\n\r\n", 4) : NULL;
+            if (end != NULL && in.len > 12 && memcmp(in.base, "HTTP/1.", 7) == 0) {
+                job->status = atoi(in.base + 9);
+                hb_buf_append(&job->answer, end + 4, in.len - (size_t)(end + 4 - in.base));
+            } else {
+                snprintf(job->error, sizeof(job->error), "no HTTP answer from %s:%s", job->host, job->port);
+            }
+            hb_buf_dispose(&in);
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    if (res != NULL)
+        freeaddrinfo(res);
+    hb_admin_t *a = job->admin;
+    h2o_multithread_send_message(&a->sent_receiver, &job->msg);
+    atomic_fetch_sub(&a->sending, 1);
+    return NULL;
+}
+
+static void hb_admin_on_sent(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&msg->link);
+        hb_send_job_t *job = H2O_STRUCT_FROM_MEMBER(hb_send_job_t, msg, msg);
+        if (job->req != NULL) {
+            hb_buf_t body;
+            hb_buf_init(&body);
+            if (job->status == 0) {
+                hb_buf_puts(&body, "{\"error\":\"not_sent\",\"reason\":");
+                hb_json_cstr(&body, job->error);
+                hb_buf_puts(&body, "}\n");
+            } else {
+                hb_buf_printf(&body, "{\"status\":%d,\"answer\":", job->status);
+                msgpack_sbuffer sb;
+                msgpack_sbuffer_init(&sb);
+                size_t len = job->answer.len;
+                while (len > 0 && (job->answer.base[len - 1] == '\n' || job->answer.base[len - 1] == '\r'))
+                    len--;
+                if (len > 0 && hb_json_to_msgpack(job->answer.base, len, HB_BODY_MAX_DEPTH, &sb, NULL, 0) == 0)
+                    hb_buf_append(&body, job->answer.base, len); /* the bridge's own JSON answer, as it is */
+                else
+                    hb_json_str(&body, len > 0 ? job->answer.base : "", len);
+                msgpack_sbuffer_destroy(&sb);
+                hb_buf_puts(&body, "}\n");
+            }
+            hb_admin_send(job->req, job->status != 0 ? 200 : 502, "application/json", &body);
+            hb_buf_dispose(&body);
+        }
+        hb_send_job_release(job);
+    }
+}
+
+/* 1 when path is /api/endpoints/{id}/examples/{example}/send; the two names are copied out. */
+static int hb_send_path(h2o_iovec_t path, char *id, size_t idlen, char *example, size_t exlen)
+{
+    static const char head[] = "/api/endpoints/", mid[] = "/examples/", tail[] = "/send";
+    if (path.len <= sizeof(head) - 1 + sizeof(tail) - 1 || memcmp(path.base, head, sizeof(head) - 1) != 0 ||
+        memcmp(path.base + path.len - (sizeof(tail) - 1), tail, sizeof(tail) - 1) != 0)
+        return 0;
+    const char *p = path.base + sizeof(head) - 1, *end = path.base + path.len - (sizeof(tail) - 1);
+    const char *m = memmem(p, (size_t)(end - p), mid, sizeof(mid) - 1);
+    if (m == NULL || (size_t)(m - p) >= idlen || (size_t)(end - m - (sizeof(mid) - 1)) >= exlen)
+        return 0;
+    snprintf(id, idlen, "%.*s", (int)(m - p), p);
+    snprintf(example, exlen, "%.*s", (int)(end - m - (sizeof(mid) - 1)), m + sizeof(mid) - 1);
+    return 1;
+}
+
+static void hb_admin_error(h2o_req_t *req, int status, const char *error, const char *reason)
+{
+    hb_buf_t body;
+    hb_buf_init(&body);
+    hb_buf_printf(&body, "{\"error\":\"%s\",\"reason\":", error);
+    hb_json_cstr(&body, reason);
+    hb_buf_puts(&body, "}\n");
+    hb_admin_send(req, status, "application/json", &body);
+    hb_buf_dispose(&body);
+}
+
+static void hb_admin_send_example(hb_admin_t *a, h2o_req_t *req, const char *id, const char *example_id)
+{
+    const hb_endpoint_t *ep = hb_registry_find(a->probe.registry, id, strlen(id));
+    const hb_example_t *ex = NULL;
+    for (size_t i = 0; ep != NULL && i < ep->cfg->num_examples; i++)
+        if (strcmp(ep->cfg->examples[i].id != NULL ? ep->cfg->examples[i].id : "", example_id) == 0)
+            ex = &ep->cfg->examples[i];
+    if (ex == NULL) {
+        hb_admin_error(req, 404, "not_found",
+                       ep == NULL ? "no endpoint has this id" : "the endpoint has no such example");
+        return;
+    }
+    if (a->probe.public_tls || a->probe.public_host == NULL) {
+        hb_admin_error(req, 409, "cannot_send", "the public listener speaks TLS; send the example from outside");
+        return;
+    }
+    /* the headers a sender would send now, from the endpoint's own scheme and secret */
+    hb_buf_t path, lines;
+    hb_buf_init(&path);
+    hb_buf_init(&lines);
+    hb_buf_printf(&path, "/webhooks/%s", ep->cfg->id);
+    const char *body = ex->payload_json;
+    hb_header_t ctype = {"content-type", 12, "application/json", 16};
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    hb_request_t sreq = {.method = "POST",
+                         .method_len = 4,
+                         .path = path.base,
+                         .path_len = path.len,
+                         .query_at = SIZE_MAX,
+                         .headers = &ctype,
+                         .num_headers = 1,
+                         .body = (const uint8_t *)body,
+                         .body_len = strlen(body),
+                         .received_at_ms = (int64_t)now.tv_sec * 1000 + now.tv_usec / 1000};
+    int none = strcmp(hb_verifier_scheme(ep->verifier), "none") == 0;
+    if (!none &&
+        (hb_verifier_sign_headers(ep->verifier, &sreq, &lines) != 0 || (lines.len > 0 && lines.base[0] == '#'))) {
+        hb_buf_putc(&lines, '\0');
+        hb_admin_error(req, 409, "cannot_sign",
+                       lines.base[0] == '#' ? "this provider signs inside the body; send the example from outside"
+                                            : lines.base);
+        hb_buf_dispose(&path);
+        hb_buf_dispose(&lines);
+        return;
+    }
+    hb_send_job_t *job = hb_xcalloc(1, sizeof(*job));
+    job->admin = a;
+    job->req = req;
+    job->refs = 2;
+    snprintf(job->host, sizeof(job->host), "%s", a->probe.public_host);
+    snprintf(job->port, sizeof(job->port), "%s", a->probe.public_port);
+    hb_buf_init(&job->request);
+    hb_buf_init(&job->answer);
+    hb_buf_printf(&job->request,
+                  "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                  "User-Agent: hookbridge-admin\r\n" HB_TEST_HEADER ": 1\r\nConnection: close\r\n",
+                  path.base, job->host, job->port, strlen(body));
+    for (size_t i = 0; !none && i < lines.len; i++) { /* "Name: value\n" lines → CRLF */
+        if (lines.base[i] == '\n')
+            hb_buf_puts(&job->request, "\r\n");
+        else
+            hb_buf_putc(&job->request, lines.base[i]);
+    }
+    hb_buf_puts(&job->request, "\r\n");
+    hb_buf_puts(&job->request, body);
+    hb_buf_dispose(&path);
+    hb_buf_dispose(&lines);
+    hb_send_job_t **guard = h2o_mem_alloc_shared(&req->pool, sizeof(*guard), hb_send_job_gone);
+    *guard = job;
+    pthread_t thread;
+    atomic_fetch_add(&a->sending, 1);
+    if (pthread_create(&thread, NULL, hb_send_job_main, job) != 0) {
+        atomic_fetch_sub(&a->sending, 1);
+        job->refs--; /* the pool guard keeps its reference */
+        hb_admin_error(req, 503, "unavailable", "cannot start a thread");
+        return;
+    }
+    pthread_detach(thread);
+}
+
 /* ---- probes ---- */
 
 /* 1 when ready; otherwise 0 with the reason in why. */
@@ -274,7 +509,25 @@ static int hb_admin_ready(hb_admin_t *a, char *why, size_t whylen)
 static void hb_admin_send(h2o_req_t *req, int status, const char *type, hb_buf_t *body)
 {
     req->res.status = status;
-    req->res.reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Service Unavailable";
+    switch (status) {
+    case 200:
+        req->res.reason = "OK";
+        break;
+    case 404:
+        req->res.reason = "Not Found";
+        break;
+    case 405:
+        req->res.reason = "Method Not Allowed";
+        break;
+    case 409:
+        req->res.reason = "Conflict";
+        break;
+    case 502:
+        req->res.reason = "Bad Gateway";
+        break;
+    default:
+        req->res.reason = "Service Unavailable";
+    }
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     char *copy = h2o_mem_alloc_pool(&req->pool, body->len + 1);
@@ -302,7 +555,14 @@ static int hb_admin_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     hb_admin_t *a = ((hb_admin_handler_t *)self)->admin;
     h2o_iovec_t path = req->path_normalized;
-    char why[512];
+    char why[512], id[256], example[256];
+    if (hb_send_path(path, id, sizeof(id), example, sizeof(example))) {
+        if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")))
+            hb_admin_error(req, 405, "method_not_allowed", "POST to send the example");
+        else
+            hb_admin_send_example(a, req, id, example);
+        return 0;
+    }
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz"))) {
         unsigned which = 0;
         uint64_t late = a->probe.slowest_worker_ms(a->probe.ctx, &which);
@@ -312,6 +572,17 @@ static int hb_admin_on_req(h2o_handler_t *self, h2o_req_t *req)
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/readyz"))) {
         int ready = hb_admin_ready(a, why, sizeof(why));
         hb_admin_json_status(req, ready, "not_ready", why);
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/"))) {
+        size_t n = hb_registry_size(a->probe.registry);
+        const char **icons = hb_xcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+            icons[i] = hb_registry_at(a->probe.registry, i)->cfg->icon;
+        hb_buf_t body;
+        hb_buf_init(&body);
+        hb_status_page(icons, n, &body);
+        free(icons);
+        hb_admin_send(req, 200, "text/html; charset=utf-8", &body);
+        hb_buf_dispose(&body);
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/api/endpoints"))) {
         hb_buf_t body;
         hb_buf_init(&body);
@@ -363,6 +634,7 @@ static void *hb_admin_main(void *arg)
     a->listener = h2o_evloop_socket_create(a->ctx.loop, a->fd, H2O_SOCKET_FLAG_DONT_READ);
     a->listener->data = a;
     h2o_socket_read_start(a->listener, hb_admin_on_accept);
+    h2o_multithread_register_receiver(a->ctx.queue, &a->sent_receiver, hb_admin_on_sent);
     h2o_timeout_init(a->ctx.loop, &a->ping_timeout, HB_PING_INTERVAL_MS);
     a->ping_entry.cb = hb_admin_on_ping_timer;
     a->probe.ping_workers(a->probe.ctx);
@@ -456,6 +728,9 @@ void hb_admin_stop(hb_admin_t *a)
 {
     if (a == NULL)
         return;
+    /* test-run threads post to the admin loop: let them finish first (they time out after 30 s) */
+    for (int i = 0; i < 3100 && atomic_load(&a->sending) > 0; i++)
+        usleep(10000);
     atomic_store(&a->stop, 1);
     pthread_mutex_lock(&a->lock);
     pthread_cond_signal(&a->wake);

@@ -21,6 +21,9 @@ typedef struct hb_admin_probe {
     int (*draining)(void *ctx);
     uint64_t readiness_window_ms; /* kafka.readinessWindow */
     const char *public_url;       /* server.publicUrl, or NULL: the URLs to paste into the providers */
+    const char *public_host;      /* where the public listener can be reached from here (example test runs) */
+    const char *public_port;
+    int public_tls; /* the public listener speaks TLS: test runs are not sent */
 } hb_admin_probe_t;
 
 typedef struct hb_admin hb_admin_t;

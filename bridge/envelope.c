@@ -127,7 +127,7 @@ size_t hb_envelope_encode(const hb_envelope_fields_t *ev, msgpack_sbuffer *out)
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path_len;
     const hb_header_t *ct = hb_request_header(req, "content-type", 12);
 
-    msgpack_pack_map(&pk, 15 + (ev->json != NULL));
+    msgpack_pack_map(&pk, 15 + (ev->json != NULL) + (ev->test != 0));
     hb_pack_cstr(&pk, "v");
     msgpack_pack_int(&pk, HB_ENVELOPE_VERSION);
     hb_pack_cstr(&pk, "id");
@@ -163,6 +163,10 @@ size_t hb_envelope_encode(const hb_envelope_fields_t *ev, msgpack_sbuffer *out)
     if (ev->json != NULL) {
         hb_pack_cstr(&pk, "json");
         msgpack_sbuffer_write(out, ev->json, ev->json_len); /* already one msgpack value */
+    }
+    if (ev->test) {
+        hb_pack_cstr(&pk, "test");
+        msgpack_pack_true(&pk);
     }
     size_t prefix = out->size;
     hb_pack_triggers(out, ev->triggers, ev->num_triggers);

@@ -11,6 +11,9 @@
 #define HB_ENVELOPE_CONTENT_TYPE "application/vnd.hookbridge.event.v1+msgpack"
 
 /** What goes into one envelope besides the request itself. Borrowed. */
+/** The request header that marks a (verified) request as a test run from an example. */
+#define HB_TEST_HEADER "x-hookbridge-test"
+
 typedef struct hb_envelope_fields {
     const char *id;
     const char *endpoint;
@@ -21,6 +24,7 @@ typedef struct hb_envelope_fields {
     size_t json_len;
     const char *const *triggers; /* names of the triggers that route the event to this topic */
     size_t num_triggers;
+    int test; /* a test run sent from an example: `test: true` (absent otherwise) */
 } hb_envelope_fields_t;
 
 /**

@@ -63,7 +63,8 @@ struct hb_server {
     unsigned num_workers;
     pthread_barrier_t started;
     atomic_int force_exit;
-    atomic_int draining; /* SIGTERM came: /readyz says so */
+    atomic_int draining;                           /* SIGTERM came: /readyz says so */
+    char public_host[NI_MAXHOST], public_port[16]; /* the first listener, as this host reaches it (test runs) */
 };
 
 typedef struct hb_handler {
@@ -805,7 +806,10 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
                                    .verified = hb_verifier_scheme(ep->verifier),
                                    .req = &hreq,
                                    .json = body != NULL ? pb.sb.data : NULL,
-                                   .json_len = body != NULL ? pb.sb.size : 0};
+                                   .json_len = body != NULL ? pb.sb.size : 0,
+                                   /* a verified request that says it is a test run (the admin port's example
+                                      sender, `hookbridge send-example`) is marked so: consumers may skip it */
+                                   .test = hb_request_header(&hreq, HB_TEST_HEADER, strlen(HB_TEST_HEADER)) != NULL};
     hb_publish(srv, t, &fields, routes, nroutes);
 Exit:
     hb_buf_dispose(&hs.body);
@@ -965,6 +969,15 @@ static int hb_open_listeners(hb_server_t *srv, const hb_listen_t *la, size_t slo
             char host[NI_MAXHOST], port[16];
             size_t hl = h2o_socket_getnumerichost((struct sockaddr *)&addr, addrlen, host);
             snprintf(port, sizeof(port), "%d", h2o_socket_getport((struct sockaddr *)&addr));
+            if (slot == 0) {
+                /* a wildcard address is reached on loopback */
+                const char *reach = hl == SIZE_MAX                                                   ? "127.0.0.1"
+                                    : strcmp(host, "0.0.0.0") == 0                                   ? "127.0.0.1"
+                                    : strcmp(host, "::") == 0 || strcmp(host, "::ffff:0.0.0.0") == 0 ? "::1"
+                                                                                                     : host;
+                snprintf(srv->public_host, sizeof(srv->public_host), "%s", reach);
+                snprintf(srv->public_port, sizeof(srv->public_port), "%s", port);
+            }
             hb_log(HB_LOG_INFO, "listening", "address", hl != SIZE_MAX ? host : "?", "port", port, "scheme",
                    srv->ssl_ctx != NULL ? "https" : "http", HB_LOG_END);
         }
@@ -1115,7 +1128,10 @@ int hb_server_run(const hb_config_t *cfg)
                                   .inflight = hb_admin_inflight,
                                   .draining = hb_admin_draining,
                                   .readiness_window_ms = cfg->kafka.readiness_window_ms,
-                                  .public_url = cfg->server.public_url};
+                                  .public_url = cfg->server.public_url,
+                                  .public_host = srv->public_host,
+                                  .public_port = srv->public_port,
+                                  .public_tls = srv->ssl_ctx != NULL};
         if ((srv->admin = hb_admin_start(&cfg->admin.listen, &probe, err, sizeof(err))) == NULL) {
             hb_log(HB_LOG_ERROR, "cannot start the admin listener", "detail", err, HB_LOG_END);
             atomic_store(&srv->force_exit, 1);

@@ -145,3 +145,34 @@ def test_api_endpoints_lists_what_a_status_page_needs(start_bridge, kafka_bootst
     assert all(r["latency_ms"] >= 0 and r["at"] > 1_600_000_000_000 for r in recent)
     assert SECRET not in api.text and '\\"k\\"' not in api.text
     assert plain["icon"] is None and plain["title"] is None and plain["recent"] == [] and plain["verify"] == "none"
+
+
+def test_an_example_is_sent_as_a_signed_test_run(start_bridge, kafka_bootstrap):
+    port = free_port()
+    bridge = start_bridge([
+        {"id": "gh", "verify": {"provider": "github", "secret": SECRET},
+         "examples": [{"id": "push", "name": "Push", "payload": {"ref": "refs/heads/main", "n": 1}}]},
+        {"id": "keyed", "verify": {"provider": "discord", "publicKey": "a" * 64},
+         "examples": [{"id": "ping", "name": "Ping", "payload": {"type": 1}}]}],
+        admin={"listen": f"127.0.0.1:{port}"})
+    sent = requests.post(admin_url(port, "/api/endpoints/gh/examples/push/send"), timeout=30)
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["status"] == 200 and sent.json()["answer"]["ok"] is True, sent.text
+    event_id = sent.json()["answer"]["id"]
+    [record] = read_topic(kafka_bootstrap, bridge.topic("gh"), 1)
+    env = record.envelope
+    assert env["id"] == event_id and env["test"] is True and env["verified"] == "github"
+    assert env["json"] == {"ref": "refs/heads/main", "n": 1}
+    # an ordinary delivery is not a test run
+    body = b'{"real":true}'
+    real = requests.post(bridge.url("gh"), data=body, timeout=30,
+                         headers={"X-Hub-Signature-256": sign(SECRET, body, prefix=True)})
+    assert real.status_code == 200, real.text
+    records = read_topic(kafka_bootstrap, bridge.topic("gh"), 2)
+    assert "test" not in records[1].envelope
+    # where hookbridge holds no key it cannot sign; unknown names are 404; GET is refused
+    cannot = requests.post(admin_url(port, "/api/endpoints/keyed/examples/ping/send"), timeout=30)
+    assert cannot.status_code == 409 and cannot.json()["error"] == "cannot_sign", cannot.text
+    assert requests.post(admin_url(port, "/api/endpoints/gh/examples/nope/send"), timeout=30).status_code == 404
+    assert requests.post(admin_url(port, "/api/endpoints/nope/examples/push/send"), timeout=30).status_code == 404
+    assert requests.get(admin_url(port, "/api/endpoints/gh/examples/push/send"), timeout=30).status_code == 405

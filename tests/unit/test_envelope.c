@@ -465,6 +465,26 @@ static void test_json_and_triggers(void)
     msgpack_unpack_next(&up, other.data, other.size, &off);
     is_int(up.data.via.map.size, HB_ARRAY_SIZE(envelope_keys) + 1, "with json: one key more");
     msgpack_unpacked_destroy(&up);
+
+    /* a test run: `test: true` before triggers, still retargetable; absent otherwise (checked above) */
+    ok(strstr(json.base, "\"test\"") == NULL, "not a test run: no test key");
+    ev.test = 1;
+    msgpack_sbuffer tsb, tother;
+    msgpack_sbuffer_init(&tsb);
+    msgpack_sbuffer_init(&tother);
+    size_t tprefix = hb_envelope_encode(&ev, &tsb);
+    hb_envelope_retarget(tsb.data, tprefix, third, 1, &tother);
+    json.len = 0;
+    is_int(hb_envelope_to_json(tother.data, tother.size, &json, err, sizeof(err)), 0, "a test run decodes (%s)", err);
+    ok(strstr(json.base, ",\"json\":{\"a\":1},\"test\":true,\"triggers\":[\"t3\"]}") != NULL, "test run: %s",
+       json.base);
+    msgpack_unpacked_init(&up);
+    off = 0;
+    msgpack_unpack_next(&up, tother.data, tother.size, &off);
+    is_int(up.data.via.map.size, HB_ARRAY_SIZE(envelope_keys) + 2, "with json and test: two keys more");
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&tsb);
+    msgpack_sbuffer_destroy(&tother);
     hb_buf_dispose(&json);
     msgpack_sbuffer_destroy(&parsed);
     msgpack_sbuffer_destroy(&sb);
