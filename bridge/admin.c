@@ -76,7 +76,7 @@ static void hb_requests_sample(hb_buf_t *out, const char *endpoint, const char *
 
 void hb_admin_metrics(const hb_admin_probe_t *probe, int ready, hb_buf_t *out)
 {
-    const hb_registry_t *reg = probe->registry;
+    hb_registry_t *reg = probe->registry_acquire(probe->ctx);
     size_t n = hb_registry_size(reg);
     hb_prom_help(out, "hookbridge_requests_total", "counter",
                  "Requests by endpoint and outcome (rejected ones also by the verifier's reason).");
@@ -156,6 +156,7 @@ void hb_admin_metrics(const hb_admin_probe_t *probe, int ready, hb_buf_t *out)
         hb_prom_help(out, "process_resident_memory_bytes", "gauge", "Resident memory of the process.");
         hb_prom_sample(out, "process_resident_memory_bytes", NULL, (double)rss);
     }
+    probe->registry_release(probe->ctx, reg);
 }
 
 /* ---- /api/endpoints ---- */
@@ -172,7 +173,7 @@ static void hb_json_key(hb_buf_t *out, const char *key, const char *value)
 
 void hb_admin_endpoints_json(const hb_admin_probe_t *probe, hb_buf_t *out)
 {
-    const hb_registry_t *reg = probe->registry;
+    hb_registry_t *reg = probe->registry_acquire(probe->ctx);
     hb_buf_puts(out, "{\"endpoints\":[");
     hb_recent_view_t *recent = hb_xcalloc(HB_RECENT, sizeof(*recent));
     for (size_t i = 0; i < hb_registry_size(reg); i++) {
@@ -256,6 +257,7 @@ void hb_admin_endpoints_json(const hb_admin_probe_t *probe, hb_buf_t *out)
     }
     free(recent);
     hb_buf_puts(out, "]}\n");
+    probe->registry_release(probe->ctx, reg);
 }
 
 /* ---- example test runs ---- */
@@ -403,9 +405,18 @@ static void hb_admin_error(h2o_req_t *req, int status, const char *error, const 
     hb_buf_dispose(&body);
 }
 
+static void hb_admin_send_example_of(hb_admin_t *a, h2o_req_t *req, const hb_endpoint_t *ep, const char *example_id);
+
 static void hb_admin_send_example(hb_admin_t *a, h2o_req_t *req, const char *id, const char *example_id)
 {
-    const hb_endpoint_t *ep = hb_registry_find(a->probe.registry, id, strlen(id));
+    hb_registry_t *reg = a->probe.registry_acquire(a->probe.ctx);
+    hb_admin_send_example_of(a, req, hb_registry_find(reg, id, strlen(id)), example_id);
+    a->probe.registry_release(a->probe.ctx, reg);
+}
+
+/* The part of hb_admin_send_example() that reads the endpoint: everything it needs later is copied. */
+static void hb_admin_send_example_of(hb_admin_t *a, h2o_req_t *req, const hb_endpoint_t *ep, const char *example_id)
+{
     const hb_example_t *ex = NULL;
     for (size_t i = 0; ep != NULL && i < ep->cfg->num_examples; i++)
         if (strcmp(ep->cfg->examples[i].id != NULL ? ep->cfg->examples[i].id : "", example_id) == 0)
@@ -573,14 +584,16 @@ static int hb_admin_on_req(h2o_handler_t *self, h2o_req_t *req)
         int ready = hb_admin_ready(a, why, sizeof(why));
         hb_admin_json_status(req, ready, "not_ready", why);
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/"))) {
-        size_t n = hb_registry_size(a->probe.registry);
+        hb_registry_t *reg = a->probe.registry_acquire(a->probe.ctx);
+        size_t n = hb_registry_size(reg);
         const char **icons = hb_xcalloc(n + 1, sizeof(char *));
         for (size_t i = 0; i < n; i++)
-            icons[i] = hb_registry_at(a->probe.registry, i)->cfg->icon;
+            icons[i] = hb_registry_at(reg, i)->cfg->icon;
         hb_buf_t body;
         hb_buf_init(&body);
         hb_status_page(icons, n, &body);
         free(icons);
+        a->probe.registry_release(a->probe.ctx, reg);
         hb_admin_send(req, 200, "text/html; charset=utf-8", &body);
         hb_buf_dispose(&body);
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/api/endpoints"))) {

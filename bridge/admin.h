@@ -8,7 +8,9 @@
 
 /** What the admin thread asks the server; the callbacks are called on the admin thread and must not block. */
 typedef struct hb_admin_probe {
-    const hb_registry_t *registry;
+    /** The live registry, held (hb_registry_hold) so that a reload cannot free it under the admin thread. */
+    hb_registry_t *(*registry_acquire)(void *ctx);
+    void (*registry_release)(void *ctx, hb_registry_t *reg);
     hb_publisher_t *publisher;
     void *ctx;
     /** Asks every worker to answer a ping (a message to its loop); a no-op for one whose last ping is pending. */

@@ -5,6 +5,9 @@
 #include <string.h>
 
 struct hb_registry {
+    const hb_config_t *cfg;
+    hb_config_t *owned_cfg;   /* freed with the registry (a configuration loaded by a reload) */
+    atomic_long refs;         /* holders besides the one that made it: in-flight tickets, the admin thread */
     hb_endpoint_t *endpoints; /* config order */
     hb_endpoint_t **sorted;   /* by id, for lookup */
     size_t n;
@@ -19,6 +22,7 @@ static int hb_cmp_id(const void *a, const void *b)
 hb_registry_t *hb_registry_new(const hb_config_t *cfg, char *err, size_t errlen)
 {
     hb_registry_t *reg = hb_xcalloc(1, sizeof(*reg));
+    reg->cfg = cfg;
     reg->n = cfg->num_endpoints;
     reg->endpoints = hb_xcalloc(reg->n, sizeof(hb_endpoint_t));
     reg->sorted = hb_xcalloc(reg->n, sizeof(hb_endpoint_t *));
@@ -55,6 +59,7 @@ void hb_registry_free(hb_registry_t *reg)
     }
     free(reg->endpoints);
     free(reg->sorted);
+    hb_config_free(reg->owned_cfg);
     free(reg);
 }
 
@@ -132,6 +137,31 @@ size_t hb_endpoint_recent(const hb_endpoint_t *ep, hb_recent_view_t *out)
         }
     }
     return n;
+}
+
+const hb_config_t *hb_registry_config(const hb_registry_t *reg)
+{
+    return reg->cfg;
+}
+
+void hb_registry_own_config(hb_registry_t *reg, hb_config_t *cfg)
+{
+    reg->owned_cfg = cfg;
+}
+
+void hb_registry_hold(hb_registry_t *reg)
+{
+    atomic_fetch_add_explicit(&reg->refs, 1, memory_order_relaxed);
+}
+
+void hb_registry_drop(hb_registry_t *reg)
+{
+    atomic_fetch_sub_explicit(&reg->refs, 1, memory_order_release);
+}
+
+long hb_registry_holders(const hb_registry_t *reg)
+{
+    return atomic_load_explicit(&reg->refs, memory_order_acquire);
 }
 
 size_t hb_registry_size(const hb_registry_t *reg)

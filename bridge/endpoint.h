@@ -79,6 +79,17 @@ hb_registry_t *hb_registry_new(const hb_config_t *cfg, char *err, size_t errlen)
 void hb_registry_free(hb_registry_t *reg);
 /** Borrowed, valid until hb_registry_free(); NULL when id is unknown. Any thread. */
 hb_endpoint_t *hb_registry_find(const hb_registry_t *reg, const char *id, size_t idlen);
+/** The configuration the registry was built from. */
+const hb_config_t *hb_registry_config(const hb_registry_t *reg);
+/** Makes the registry own cfg: hb_registry_free() frees it too (a configuration loaded by a reload). */
+void hb_registry_own_config(hb_registry_t *reg, hb_config_t *cfg);
+/**
+ * Counts a holder that may still use the registry after a reload replaced it (an in-flight request, the admin
+ * thread). A replaced registry is freed once it has none. Any thread, lock-free.
+ */
+void hb_registry_hold(hb_registry_t *reg);
+void hb_registry_drop(hb_registry_t *reg);
+long hb_registry_holders(const hb_registry_t *reg);
 /** Number of endpoints; with hb_registry_at() for iteration in config order. */
 size_t hb_registry_size(const hb_registry_t *reg);
 /** The i-th endpoint in config order. */

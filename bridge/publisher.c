@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "envelope.h"
@@ -16,6 +17,7 @@ struct hb_publisher {
     void *cb_ctx;
     pthread_t poller;
     atomic_int stop;
+    pthread_mutex_t topics_lock; /* a reload adds topics while the admin thread reads the list */
     rd_kafka_topic_t **topics;
     size_t num_topics;
     atomic_llong rtt_us; /* the brokers' mean round-trip time from the last statistics, -1 before any */
@@ -101,6 +103,7 @@ hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, 
     hb_publisher_t *pub = hb_xcalloc(1, sizeof(*pub));
     pub->cb = cb;
     pub->cb_ctx = cb_ctx;
+    pthread_mutex_init(&pub->topics_lock, NULL);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (hb_publisher_conf(conf, cfg, bootstrap, err, errlen) != 0) {
         rd_kafka_conf_destroy(conf);
@@ -132,13 +135,18 @@ hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, 
 
 rd_kafka_topic_t *hb_publisher_topic(hb_publisher_t *pub, const char *name)
 {
-    for (size_t i = 0; i < pub->num_topics; i++)
+    pthread_mutex_lock(&pub->topics_lock);
+    rd_kafka_topic_t *rkt = NULL;
+    for (size_t i = 0; i < pub->num_topics && rkt == NULL; i++)
         if (strcmp(rd_kafka_topic_name(pub->topics[i]), name) == 0)
-            return pub->topics[i];
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(pub->rk, name, NULL);
-    pub->topics = hb_xrealloc(pub->topics, (pub->num_topics + 1) * sizeof(*pub->topics));
-    pub->topics[pub->num_topics++] = rkt;
-    return rkt;
+            rkt = pub->topics[i];
+    if (rkt == NULL) {
+        rkt = rd_kafka_topic_new(pub->rk, name, NULL);
+        pub->topics = hb_xrealloc(pub->topics, (pub->num_topics + 1) * sizeof(*pub->topics));
+        pub->topics[pub->num_topics++] = rkt;
+    }
+    pthread_mutex_unlock(&pub->topics_lock);
+    return rkt; /* handles live as long as the publisher: a reload never removes one */
 }
 
 rd_kafka_resp_err_t hb_publisher_produce(hb_publisher_t *pub, const hb_record_t *rec)
@@ -175,9 +183,16 @@ long long hb_publisher_rtt_us(hb_publisher_t *pub)
 
 int hb_publisher_metadata(hb_publisher_t *pub, int timeout_ms, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < pub->num_topics; i++) {
+    /* a copy of the list, so that a reload adding a topic never waits for these (slow) requests */
+    pthread_mutex_lock(&pub->topics_lock);
+    size_t n = pub->num_topics;
+    rd_kafka_topic_t **topics = hb_xmalloc((n + 1) * sizeof(*topics));
+    memcpy(topics, pub->topics, n * sizeof(*topics));
+    pthread_mutex_unlock(&pub->topics_lock);
+    int ret = 0;
+    for (size_t i = 0; i < n && ret == 0; i++) {
         const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t e = rd_kafka_metadata(pub->rk, 0, pub->topics[i], &md, timeout_ms);
+        rd_kafka_resp_err_t e = rd_kafka_metadata(pub->rk, 0, topics[i], &md, timeout_ms);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR && (md->topic_cnt != 1 || md->topics[0].partition_cnt == 0))
             e = md->topic_cnt == 1 && md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR
                     ? md->topics[0].err
@@ -185,12 +200,12 @@ int hb_publisher_metadata(hb_publisher_t *pub, int timeout_ms, char *err, size_t
         if (md != NULL)
             rd_kafka_metadata_destroy(md);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            snprintf(err, errlen, "no metadata for topic %s: %s", rd_kafka_topic_name(pub->topics[i]),
-                     rd_kafka_err2str(e));
-            return -1;
+            snprintf(err, errlen, "no metadata for topic %s: %s", rd_kafka_topic_name(topics[i]), rd_kafka_err2str(e));
+            ret = -1;
         }
     }
-    return 0;
+    free(topics);
+    return ret;
 }
 
 int hb_publisher_outq_len(hb_publisher_t *pub)
@@ -211,6 +226,7 @@ void hb_publisher_free(hb_publisher_t *pub)
         rd_kafka_topic_destroy(pub->topics[i]);
     free(pub->topics);
     rd_kafka_destroy(pub->rk);
+    pthread_mutex_destroy(&pub->topics_lock);
     free(pub);
 }
 

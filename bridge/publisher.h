@@ -40,7 +40,8 @@ int hb_publisher_conf(rd_kafka_conf_t *conf, const hb_config_t *cfg, const char 
  */
 hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, hb_delivery_cb cb, void *cb_ctx,
                                  char *err, size_t errlen);
-/** A topic handle owned by the publisher (created on first use). Setup thread only. */
+/** A topic handle owned by the publisher (created on first use; never removed before hb_publisher_free). Main thread.
+ */
 rd_kafka_topic_t *hb_publisher_topic(hb_publisher_t *pub, const char *name);
 /**
  * Enqueues the record without blocking. On RD_KAFKA_RESP_ERR_NO_ERROR the value belongs to the publisher and the

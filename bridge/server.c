@@ -45,16 +45,26 @@ typedef struct hb_worker {
     h2o_multithread_receiver_t ping_receiver; /* the admin thread's liveness pings */
     h2o_multithread_message_t ping_msg;
     atomic_int ping_pending;
-    atomic_llong pong_ms; /* monotonic ms of the last ping answered */
-    int draining;         /* worker thread only */
+    atomic_llong pong_ms;                       /* monotonic ms of the last ping answered */
+    h2o_multithread_receiver_t reload_receiver; /* "a reload happened": past it, no request uses the old registry */
+    atomic_uint reload_seen;                    /* the last reload epoch this worker's loop went past */
+    int draining;                               /* worker thread only */
     uint64_t exit_at;
     atomic_int done;
 } hb_worker_t;
 
 struct hb_server {
-    const hb_config_t *cfg;
+    const hb_config_t *cfg; /* the configuration the process started with: listeners, Kafka, threads, TLS */
     h2o_globalconf_t globalconf;
-    hb_registry_t *registry;
+    _Atomic(hb_registry_t *) registry; /* the live endpoints; a reload swaps in another */
+    pthread_mutex_t registry_lock;     /* between the admin thread taking a hold and a reload freeing */
+    struct hb_retired {
+        hb_registry_t *reg;
+        unsigned epoch;
+    } retired[16]; /* replaced registries not freed yet; main thread */
+    size_t num_retired;
+    unsigned epoch;       /* reloads so far */
+    size_t max_body_size; /* h2o's limit, fixed at start */
     hb_publisher_t *publisher;
     hb_embedded_t *embedded;
     hb_admin_t *admin;
@@ -87,6 +97,7 @@ typedef struct hb_ticket {
     int pending; /* records produced whose report is not handled yet */
     int responded;
     hb_endpoint_t *ep;
+    hb_registry_t *reg;            /* ep's registry, held while the ticket lives (a reload may replace it) */
     const hb_respond_config_t *rw; /* answer with this respondWith response instead of {"ok":true} */
     uint64_t received_us;          /* when h2o had the request, for the publish latency */
     char trace_id[33];             /* of the request's traceparent, for the request log line; "" without */
@@ -299,8 +310,10 @@ static void hb_core_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_
 
 static void hb_ticket_release(hb_ticket_t *t)
 {
-    if (--t->refs == 0)
-        free(t);
+    if (--t->refs > 0)
+        return;
+    hb_registry_drop(t->reg);
+    free(t);
 }
 
 /* Sends a respondWith response: its status and headers, and the body rendered from the request. */
@@ -357,8 +370,8 @@ static void hb_ticket_answer(hb_ticket_t *t)
         atomic_fetch_add_explicit(&t->ep->counters.published, 1, memory_order_relaxed);
         uint64_t now_us = hb_now_us();
         hb_latency_observe(&t->ep->latency, now_us > t->received_us ? now_us - t->received_us : 0);
-        hb_log_request(t->worker->srv->cfg, t->ep, t->rw != NULL ? t->rw->status : 200, "published", NULL, t->event_id,
-                       t->trace_id, t->received_us);
+        hb_log_request(hb_registry_config(t->reg), t->ep, t->rw != NULL ? t->rw->status : 200, "published", NULL,
+                       t->event_id, t->trace_id, t->received_us);
         if (t->rw != NULL) {
             hb_send_respond(t->req, t->rw, t->rw_body);
             return;
@@ -372,7 +385,7 @@ static void hb_ticket_answer(hb_ticket_t *t)
         hb_buf_dispose(&body);
     } else {
         atomic_fetch_add_explicit(&t->ep->counters.unavailable, 1, memory_order_relaxed);
-        hb_log_request(t->worker->srv->cfg, t->ep, 503, "unavailable", rd_kafka_err2name(t->err), t->event_id,
+        hb_log_request(hb_registry_config(t->reg), t->ep, 503, "unavailable", rd_kafka_err2name(t->err), t->event_id,
                        t->trace_id, t->received_us);
         hb_send_error(t->req, 503, "unavailable", "Kafka did not accept the event; retry later");
     }
@@ -692,7 +705,8 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     static const char prefix[] = "/webhooks/";
     const size_t plen = sizeof(prefix) - 1;
     h2o_iovec_t path = req->path_normalized;
-    const hb_config_t *cfg = srv->cfg;
+    hb_registry_t *reg = atomic_load_explicit(&srv->registry, memory_order_acquire);
+    const hb_config_t *cfg = hb_registry_config(reg); /* the endpoints' and the log's settings, reloadable */
     char trace_id[33];
     hb_trace_id(req, trace_id);
     if (path.len <= plen || memcmp(path.base, prefix, plen) != 0) {
@@ -704,7 +718,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     size_t idlen = 0;
     while (plen + idlen < path.len && id[idlen] != '/')
         idlen++;
-    hb_endpoint_t *ep = hb_registry_find(srv->registry, id, idlen);
+    hb_endpoint_t *ep = hb_registry_find(reg, id, idlen);
     if (ep == NULL) {
         hb_log_request(cfg, NULL, 404, "not_found", "no endpoint has this id", NULL, trace_id, hb_received_us(req));
         hb_send_error(req, 404, "not_found", "no endpoint has this id");
@@ -790,6 +804,8 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     hb_ticket_t *t = hb_xcalloc(1, sizeof(*t));
     t->worker = w;
     t->ep = ep;
+    t->reg = reg;
+    hb_registry_hold(reg);
     t->req = req;
     t->refs = 1;
     t->rw = respond_later;
@@ -851,6 +867,26 @@ static int64_t hb_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A reload message (malloc'd, with its epoch): this loop is past any request that began with the old registry. */
+typedef struct hb_reload_msg {
+    h2o_multithread_message_t msg;
+    unsigned epoch;
+} hb_reload_msg_t;
+
+static void hb_free_reload_msg(h2o_multithread_message_t *msg, void *ctx)
+{
+    hb_worker_t *w = ctx;
+    hb_reload_msg_t *m = H2O_STRUCT_FROM_MEMBER(hb_reload_msg_t, msg, msg);
+    atomic_store(&w->reload_seen, m->epoch);
+    free(m);
+}
+
+static void hb_on_reload(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    hb_worker_t *w = H2O_STRUCT_FROM_MEMBER(hb_worker_t, reload_receiver, receiver);
+    hb_take_messages(messages, hb_free_reload_msg, w);
+}
+
 /* The admin thread's ping reached this worker's loop: it is alive. */
 static void hb_on_ping(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
@@ -887,6 +923,21 @@ static uint64_t hb_admin_slowest_worker_ms(void *ctx, unsigned *which)
     return worst;
 }
 
+static hb_registry_t *hb_admin_registry_acquire(void *ctx)
+{
+    hb_server_t *srv = ctx;
+    pthread_mutex_lock(&srv->registry_lock);
+    hb_registry_t *reg = atomic_load(&srv->registry);
+    hb_registry_hold(reg);
+    pthread_mutex_unlock(&srv->registry_lock);
+    return reg;
+}
+
+static void hb_admin_registry_release(void *ctx, hb_registry_t *reg)
+{
+    hb_registry_drop(reg);
+}
+
 static long hb_admin_inflight(void *ctx)
 {
     hb_server_t *srv = ctx;
@@ -916,6 +967,7 @@ static void *hb_worker_main(void *arg)
     h2o_multithread_register_receiver(w->ctx.queue, &w->delivery_receiver, hb_on_delivery_messages);
     h2o_multithread_register_receiver(w->ctx.queue, &w->control_receiver, hb_on_control);
     h2o_multithread_register_receiver(w->ctx.queue, &w->ping_receiver, hb_on_ping);
+    h2o_multithread_register_receiver(w->ctx.queue, &w->reload_receiver, hb_on_reload);
     atomic_store(&w->pong_ms, hb_mono_ms());
     /* a second past librdkafka's own message.timeout.ms, which normally answers first */
     h2o_timeout_init(w->ctx.loop, &w->delivery_timeout, srv->cfg->kafka.delivery_timeout_ms + 1000);
@@ -1026,12 +1078,108 @@ static void hb_log_startup(const hb_server_t *srv, const char *bootstrap)
     }
 }
 
+/* The topic handles of a registry's endpoints and triggers (created on first use). Main thread. */
+static void hb_attach_topics(hb_server_t *srv, hb_registry_t *reg)
+{
+    for (size_t i = 0; i < hb_registry_size(reg); i++) {
+        hb_endpoint_t *ep = hb_registry_at(reg, i);
+        ep->topic = hb_publisher_topic(srv->publisher, ep->cfg->topic);
+        for (size_t t = 0; t < ep->cfg->num_triggers; t++)
+            ep->trigger_topics[t] = hb_publisher_topic(srv->publisher, ep->cfg->triggers[t].topic);
+    }
+}
+
+/* Frees the replaced registries that nothing can reach any more: every worker went past their reload, no holder. */
+static void hb_reap_retired(hb_server_t *srv, int all)
+{
+    pthread_mutex_lock(&srv->registry_lock);
+    size_t kept = 0;
+    for (size_t i = 0; i < srv->num_retired; i++) {
+        struct hb_retired r = srv->retired[i];
+        int passed = 1;
+        for (unsigned w = 0; w < srv->num_workers && !all; w++)
+            passed &= atomic_load(&srv->workers[w].done) || atomic_load(&srv->workers[w].reload_seen) >= r.epoch;
+        if (all || (passed && hb_registry_holders(r.reg) == 0))
+            hb_registry_free(r.reg);
+        else
+            srv->retired[kept++] = r;
+    }
+    srv->num_retired = kept;
+    pthread_mutex_unlock(&srv->registry_lock);
+}
+
+/* What a reload cannot change: it is logged, and the rest applies. */
+static void hb_warn_restart_only(const hb_config_t *old, const hb_config_t *neu, size_t max_body)
+{
+    const char *changed = NULL;
+    if (strcmp(old->kafka.brokers, neu->kafka.brokers) != 0)
+        changed = "kafka.brokers";
+    else if (old->kafka.num_producer != neu->kafka.num_producer ||
+             old->kafka.delivery_timeout_ms != neu->kafka.delivery_timeout_ms)
+        changed = "kafka.producer or kafka.deliveryTimeout";
+    else if (old->server.num_listen != neu->server.num_listen || old->server.threads != neu->server.threads ||
+             (old->server.tls_cert_file == NULL) != (neu->server.tls_cert_file == NULL) ||
+             (old->admin.listen.host == NULL) != (neu->admin.listen.host == NULL))
+        changed = "server.listen, server.threads, server.tls or admin.listen";
+    if (changed != NULL)
+        hb_log(HB_LOG_WARN, "reload: this change takes a restart; the rest applies", "keys", changed, HB_LOG_END);
+    for (size_t i = 0; i < neu->num_endpoints; i++)
+        if (neu->endpoints[i].max_body_size > max_body)
+            hb_log(HB_LOG_WARN, "reload: maxBodySize above the one the process started with takes a restart",
+                   "endpoint", neu->endpoints[i].id, HB_LOG_END);
+}
+
+/*
+ * SIGHUP: reads the configuration (and its secret files) again. A configuration that does not validate, or whose
+ * keys or plugins do not load, is refused and logged; the old one keeps serving. Otherwise the new endpoints take
+ * over at once, and requests in flight finish with the endpoints they started with. Main thread.
+ */
+static void hb_reload(hb_server_t *srv)
+{
+    hb_buf_t errors;
+    hb_buf_init(&errors);
+    hb_config_t *cfg = hb_config_load(srv->cfg->path, &errors);
+    char err[512];
+    hb_registry_t *reg = cfg != NULL ? hb_registry_new(cfg, err, sizeof(err)) : NULL;
+    if (reg == NULL || srv->num_retired == HB_ARRAY_SIZE(srv->retired)) {
+        hb_log(HB_LOG_ERROR, "reload refused; the running configuration stays", "detail",
+               cfg == NULL   ? errors.base
+               : reg == NULL ? err
+                             : "too many reloads still draining",
+               HB_LOG_END);
+        hb_registry_free(reg);
+        if (reg == NULL)
+            hb_config_free(cfg);
+        hb_buf_dispose(&errors);
+        return;
+    }
+    hb_buf_dispose(&errors);
+    hb_registry_own_config(reg, cfg);
+    hb_warn_restart_only(srv->cfg, cfg, srv->max_body_size);
+    hb_attach_topics(srv, reg);
+    hb_log_set_level((hb_log_level_t)cfg->log.level);
+    pthread_mutex_lock(&srv->registry_lock);
+    hb_registry_t *old = atomic_exchange(&srv->registry, reg);
+    srv->retired[srv->num_retired++] = (struct hb_retired){old, ++srv->epoch};
+    pthread_mutex_unlock(&srv->registry_lock);
+    for (unsigned i = 0; i < srv->num_workers; i++) {
+        hb_reload_msg_t *m = hb_xcalloc(1, sizeof(*m));
+        m->epoch = srv->epoch;
+        h2o_multithread_send_message(&srv->workers[i].reload_receiver, &m->msg);
+    }
+    char n[16];
+    snprintf(n, sizeof(n), "%zu", cfg->num_endpoints);
+    hb_log(HB_LOG_INFO, "reloaded", "endpoints", n, HB_LOG_END);
+}
+
 static void hb_server_dispose(hb_server_t *srv)
 {
     hb_admin_stop(srv->admin); /* before the publisher and registry it reads */
     hb_publisher_free(srv->publisher);
     hb_embedded_free(srv->embedded);
-    hb_registry_free(srv->registry);
+    hb_reap_retired(srv, 1);
+    hb_registry_free(atomic_load(&srv->registry)); /* a reloaded one frees its config with it */
+    pthread_mutex_destroy(&srv->registry_lock);
     if (srv->ssl_ctx != NULL)
         SSL_CTX_free(srv->ssl_ctx);
     for (unsigned i = 0; srv->workers != NULL && i < srv->num_workers; i++) {
@@ -1051,11 +1199,14 @@ int hb_server_run(const hb_config_t *cfg)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by every thread we start: only sigwait() sees them */
+    pthread_mutex_init(&srv->registry_lock, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    srv->registry = hb_registry_new(cfg, err, sizeof(err));
-    if (srv->registry == NULL) {
+    hb_registry_t *first = hb_registry_new(cfg, err, sizeof(err));
+    atomic_store(&srv->registry, first);
+    if (first == NULL) {
         hb_log(HB_LOG_ERROR, "cannot set up the endpoints", "detail", err, HB_LOG_END);
         goto Exit;
     }
@@ -1073,14 +1224,11 @@ int hb_server_run(const hb_config_t *cfg)
         goto Exit;
     }
     size_t max_body = cfg->server.max_body_size;
-    for (size_t i = 0; i < hb_registry_size(srv->registry); i++) {
-        hb_endpoint_t *ep = hb_registry_at(srv->registry, i);
-        ep->topic = hb_publisher_topic(srv->publisher, ep->cfg->topic);
-        for (size_t t = 0; t < ep->cfg->num_triggers; t++)
-            ep->trigger_topics[t] = hb_publisher_topic(srv->publisher, ep->cfg->triggers[t].topic);
-        if (ep->cfg->max_body_size > max_body)
-            max_body = ep->cfg->max_body_size;
-    }
+    hb_attach_topics(srv, first);
+    for (size_t i = 0; i < cfg->num_endpoints; i++)
+        if (cfg->endpoints[i].max_body_size > max_body)
+            max_body = cfg->endpoints[i].max_body_size;
+    srv->max_body_size = max_body;
     if (hb_setup_tls(srv) != 0)
         goto Exit;
 
@@ -1120,7 +1268,8 @@ int hb_server_run(const hb_config_t *cfg)
     char nthreads[16];
     snprintf(nthreads, sizeof(nthreads), "%u", srv->num_workers);
     if (cfg->admin.listen.host != NULL) {
-        hb_admin_probe_t probe = {.registry = srv->registry,
+        hb_admin_probe_t probe = {.registry_acquire = hb_admin_registry_acquire,
+                                  .registry_release = hb_admin_registry_release,
                                   .publisher = srv->publisher,
                                   .ctx = srv,
                                   .ping_workers = hb_admin_ping_workers,
@@ -1145,8 +1294,19 @@ int hb_server_run(const hb_config_t *cfg)
     hb_log(HB_LOG_INFO, "hookbridge ready", "version", HB_VERSION, "threads", nthreads, "brokers", bootstrap,
            HB_LOG_END);
 
+    /* serve: SIGHUP reloads; replaced endpoints are freed once nothing uses them; SIGTERM or SIGINT drains */
     int sig = 0;
-    sigwait(&sigs, &sig);
+    for (;;) {
+        struct timespec tick = {0, 200 * 1000000};
+        sig = sigtimedwait(&sigs, NULL, &tick);
+        if (sig == SIGHUP) {
+            hb_log(HB_LOG_INFO, "reloading", "signal", "SIGHUP", HB_LOG_END);
+            hb_reload(srv);
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            break;
+        }
+        hb_reap_retired(srv, 0);
+    }
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     char delay[24];
