@@ -326,7 +326,7 @@ static void *hb_send_job_main(void *arg)
                 hb_buf_append(&in, chunk, (size_t)n);
             const char *end = in.len > 0 ? memmem(in.base, in.len, "\r\n\r\n", 4) : NULL;
             if (end != NULL && in.len > 12 && memcmp(in.base, "HTTP/1.", 7) == 0) {
-                job->status = atoi(in.base + 9);
+                job->status = (int)strtol(in.base + 9, NULL, 10);
                 hb_buf_append(&job->answer, end + 4, in.len - (size_t)(end + 4 - in.base));
             } else {
                 snprintf(job->error, sizeof(job->error), "no HTTP answer from %s:%s", job->host, job->port);

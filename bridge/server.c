@@ -1297,7 +1297,7 @@ int hb_server_run(const hb_config_t *cfg)
     /* serve: SIGHUP reloads; replaced endpoints are freed once nothing uses them; SIGTERM or SIGINT drains */
     int sig = 0;
     for (;;) {
-        struct timespec tick = {0, 200 * 1000000};
+        struct timespec tick = {0, 200L * 1000000L};
         sig = sigtimedwait(&sigs, NULL, &tick);
         if (sig == SIGHUP) {
             hb_log(HB_LOG_INFO, "reloading", "signal", "SIGHUP", HB_LOG_END);
