@@ -436,22 +436,10 @@ static void hb_admin_send_example_of(hb_admin_t *a, h2o_req_t *req, const hb_end
     hb_buf_init(&lines);
     hb_buf_printf(&path, "/webhooks/%s", ep->cfg->id);
     const char *body = ex->payload_json;
-    hb_header_t ctype = {"content-type", 12, "application/json", 16};
-    struct timeval now;
-    gettimeofday(&now, NULL);
-    hb_request_t sreq = {.method = "POST",
-                         .method_len = 4,
-                         .path = path.base,
-                         .path_len = path.len,
-                         .query_at = SIZE_MAX,
-                         .headers = &ctype,
-                         .num_headers = 1,
-                         .body = (const uint8_t *)body,
-                         .body_len = strlen(body),
-                         .received_at_ms = (int64_t)now.tv_sec * 1000 + now.tv_usec / 1000};
     int none = strcmp(hb_verifier_scheme(ep->verifier), "none") == 0;
     if (!none &&
-        (hb_verifier_sign_headers(ep->verifier, &sreq, &lines) != 0 || (lines.len > 0 && lines.base[0] == '#'))) {
+        (hb_verifier_sign_body(ep->verifier, ep->cfg->id, body, strlen(body), "application/json", &lines) != 0 ||
+         (lines.len > 0 && lines.base[0] == '#'))) {
         hb_buf_putc(&lines, '\0');
         hb_admin_error(req, 409, "cannot_sign",
                        lines.base[0] == '#' ? "this provider signs inside the body; send the example from outside"

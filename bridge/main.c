@@ -191,9 +191,8 @@ static int hb_cmd_sign(hb_args_t *args, int argc, char **argv, int first)
     const hb_endpoint_config_t *ep = hb_config_find_endpoint(cfg, argv[first]);
     int ret = 1;
     char err[256];
-    hb_buf_t body, path, out;
+    hb_buf_t body, out;
     hb_buf_init(&body);
-    hb_buf_init(&path);
     hb_buf_init(&out);
     hb_verifier_t *v = NULL;
     if (ep == NULL) {
@@ -206,24 +205,10 @@ static int hb_cmd_sign(hb_args_t *args, int argc, char **argv, int first)
     }
     if (args->body != NULL ? hb_arg_text(args->body, &body) != 0 : (hb_read_all(stdin, &body), 0))
         goto Exit;
-    /* the request as a sender would make it now: the endpoint's path, a form body for twilio, JSON otherwise */
-    hb_buf_printf(&path, "/webhooks/%s", ep->id);
+    /* the request as a sender would make it now: a form body for twilio, JSON otherwise */
     int form = ep->verify.provider != NULL && strcmp(ep->verify.provider, "twilio") == 0;
-    const char *ct = form ? "application/x-www-form-urlencoded" : "application/json";
-    hb_header_t ctype = {"content-type", 12, ct, strlen(ct)};
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    hb_request_t req = {.method = "POST",
-                        .method_len = 4,
-                        .path = path.base,
-                        .path_len = path.len,
-                        .query_at = SIZE_MAX,
-                        .headers = &ctype,
-                        .num_headers = 1,
-                        .body = (const uint8_t *)body.base,
-                        .body_len = body.len,
-                        .received_at_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000};
-    if (hb_verifier_sign_headers(v, &req, &out) != 0) {
+    if (hb_verifier_sign_body(v, ep->id, body.base, body.len,
+                              form ? "application/x-www-form-urlencoded" : "application/json", &out) != 0) {
         fprintf(stderr, "hookbridge sign: endpoint \"%s\": %.*s\n", ep->id, (int)out.len, out.base);
         goto Exit;
     }
@@ -231,7 +216,6 @@ static int hb_cmd_sign(hb_args_t *args, int argc, char **argv, int first)
     ret = 0;
 Exit:
     hb_buf_dispose(&body);
-    hb_buf_dispose(&path);
     hb_buf_dispose(&out);
     hb_verifier_free(v);
     hb_config_free(cfg);

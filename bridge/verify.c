@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "body.h"
 #include "filter.h"
@@ -617,6 +618,49 @@ static int hb_twilio_body_ok(const hb_request_t *req)
     return ok;
 }
 
+/*
+ * The signed message of the scheme for req: what precedes the body (timestamp, id), then the body; for twilio the
+ * URL and form built into scratch, for mailgun the timestamp and token (tt). The parts point into their arguments.
+ */
+static void hb_signed_message(const hb_verifier_t *v, const hb_request_t *req, hb_span_t ts, hb_span_t id, hb_span_t tt,
+                              hb_buf_t *scratch, hb_message_t *m)
+{
+    switch (v->p.msg) {
+    case HB_MSG_BODY:
+        break;
+    case HB_MSG_DOT:
+        hb_msg_add(m, ts.p, ts.n);
+        hb_msg_add(m, ".", 1);
+        break;
+    case HB_MSG_V0:
+        hb_msg_add(m, "v0:", 3);
+        hb_msg_add(m, ts.p, ts.n);
+        hb_msg_add(m, ":", 1);
+        break;
+    case HB_MSG_ID_TS:
+        hb_msg_add(m, id.p, id.n);
+        hb_msg_add(m, ".", 1);
+        hb_msg_add(m, ts.p, ts.n);
+        hb_msg_add(m, ".", 1);
+        break;
+    case HB_MSG_COLON:
+        hb_msg_add(m, ts.p, ts.n);
+        hb_msg_add(m, ":", 1);
+        break;
+    case HB_MSG_TS_BODY:
+        hb_msg_add(m, ts.p, ts.n);
+        break;
+    case HB_MSG_TWILIO:
+        hb_twilio_message(v, req, scratch);
+        hb_msg_add(m, scratch->base, scratch->len);
+        return;
+    case HB_MSG_MAILGUN:
+        hb_msg_add(m, tt.p, tt.n);
+        return;
+    }
+    hb_msg_add(m, req->body, req->body_len);
+}
+
 static int hb_hmac_parts(EVP_MAC_CTX *keyed, const hb_message_t *m, uint8_t *out, size_t *outlen)
 {
     EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed);
@@ -770,41 +814,7 @@ static hb_status_t hb_check_scheme(const hb_verifier_t *v, const hb_request_t *r
     hb_message_t m = {.n = 0};
     hb_buf_t twilio;
     hb_buf_init(&twilio);
-    switch (p->msg) {
-    case HB_MSG_BODY:
-        break;
-    case HB_MSG_DOT:
-        hb_msg_add(&m, ps->ts.p, ps->ts.n);
-        hb_msg_add(&m, ".", 1);
-        break;
-    case HB_MSG_V0:
-        hb_msg_add(&m, "v0:", 3);
-        hb_msg_add(&m, ps->ts.p, ps->ts.n);
-        hb_msg_add(&m, ":", 1);
-        break;
-    case HB_MSG_ID_TS:
-        hb_msg_add(&m, id.p, id.n);
-        hb_msg_add(&m, ".", 1);
-        hb_msg_add(&m, ps->ts.p, ps->ts.n);
-        hb_msg_add(&m, ".", 1);
-        break;
-    case HB_MSG_COLON:
-        hb_msg_add(&m, ps->ts.p, ps->ts.n);
-        hb_msg_add(&m, ":", 1);
-        break;
-    case HB_MSG_TS_BODY:
-        hb_msg_add(&m, ps->ts.p, ps->ts.n);
-        break;
-    case HB_MSG_TWILIO:
-        hb_twilio_message(v, req, &twilio);
-        hb_msg_add(&m, twilio.base, twilio.len);
-        break;
-    case HB_MSG_MAILGUN:
-        hb_msg_add(&m, ps->scratch.base, ps->ts.n + ps->token.n);
-        break;
-    }
-    if (p->msg != HB_MSG_TWILIO && p->msg != HB_MSG_MAILGUN)
-        hb_msg_add(&m, req->body, req->body_len);
+    hb_signed_message(v, req, ps->ts, id, (hb_span_t){ps->scratch.base, ps->ts.n + ps->token.n}, &twilio, &m);
 
     int matched = 0;
     for (size_t k = 0; k < v->num_hmacs && !matched; k++) {
@@ -970,39 +980,9 @@ int hb_verifier_sign_headers(const hb_verifier_t *v, const hb_request_t *req, hb
     hb_buf_t twilio, token;
     hb_buf_init(&twilio);
     hb_buf_init(&token);
-    switch (p->msg) {
-    case HB_MSG_DOT:
-        hb_msg_add(&m, ts, strlen(ts));
-        hb_msg_add(&m, ".", 1);
-        break;
-    case HB_MSG_V0:
-        hb_msg_add(&m, "v0:", 3);
-        hb_msg_add(&m, ts, strlen(ts));
-        hb_msg_add(&m, ":", 1);
-        break;
-    case HB_MSG_ID_TS:
-        hb_msg_add(&m, id, strlen(id));
-        hb_msg_add(&m, ".", 1);
-        hb_msg_add(&m, ts, strlen(ts));
-        hb_msg_add(&m, ".", 1);
-        break;
-    case HB_MSG_COLON:
-        hb_msg_add(&m, ts, strlen(ts));
-        hb_msg_add(&m, ":", 1);
-        break;
-    case HB_MSG_TWILIO:
-        hb_twilio_message(v, req, &twilio);
-        hb_msg_add(&m, twilio.base, twilio.len);
-        break;
-    case HB_MSG_MAILGUN:
-        hb_buf_printf(&token, "%s%" PRId64, ts, req->received_at_ms);
-        hb_msg_add(&m, token.base, token.len);
-        break;
-    default:
-        break;
-    }
-    if (p->msg != HB_MSG_TWILIO && p->msg != HB_MSG_MAILGUN)
-        hb_msg_add(&m, req->body, req->body_len);
+    hb_buf_printf(&token, "%s%" PRId64, ts, req->received_at_ms); /* mailgun: timestamp, then a fresh token */
+    hb_signed_message(v, req, (hb_span_t){ts, strlen(ts)}, (hb_span_t){id, strlen(id)},
+                      (hb_span_t){token.base, token.len}, &twilio, &m);
     uint8_t mac[EVP_MAX_MD_SIZE];
     size_t maclen = 0;
     int ok = hb_hmac_parts(v->hmacs[0], &m, mac, &maclen);
@@ -1049,4 +1029,28 @@ int hb_verifier_sign_headers(const hb_verifier_t *v, const hb_request_t *req, hb
     hb_buf_dispose(&twilio);
     hb_buf_dispose(&token);
     return ok ? 0 : -1;
+}
+
+int hb_verifier_sign_body(const hb_verifier_t *v, const char *endpoint_id, const char *body, size_t len,
+                          const char *content_type, hb_buf_t *out)
+{
+    hb_buf_t path;
+    hb_buf_init(&path);
+    hb_buf_printf(&path, "/webhooks/%s", endpoint_id);
+    hb_header_t ctype = {"content-type", 12, content_type, strlen(content_type)};
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    hb_request_t req = {.method = "POST",
+                        .method_len = 4,
+                        .path = path.base,
+                        .path_len = path.len,
+                        .query_at = SIZE_MAX,
+                        .headers = &ctype,
+                        .num_headers = 1,
+                        .body = (const uint8_t *)body,
+                        .body_len = len,
+                        .received_at_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000};
+    int ret = hb_verifier_sign_headers(v, &req, out);
+    hb_buf_dispose(&path);
+    return ret;
 }

@@ -74,5 +74,8 @@ int hb_verifier_handshake_signed(const hb_verifier_t *v, const hb_request_t *req
  * secret. Returns 0, or -1 with the reason in out when the scheme signs with a key we do not hold.
  */
 int hb_verifier_sign_headers(const hb_verifier_t *v, const hb_request_t *req, hb_buf_t *out);
+/** The same for the request a sender would make now: POST /webhooks/{endpoint_id} with body of content_type. */
+int hb_verifier_sign_body(const hb_verifier_t *v, const char *endpoint_id, const char *body, size_t len,
+                          const char *content_type, hb_buf_t *out);
 
 #endif
