@@ -27,6 +27,7 @@ typedef struct hb_loader {
     const hb_config_env_t *env;
     hb_buf_t *errors;
     int nerrors;
+    hb_config_t *cfg;                    /* being filled */
     int override_node[HB_MAX_OVERRIDES]; /* YAML nodes made from HOOKBRIDGE_* variables, and their names */
     const char *override_env[HB_MAX_OVERRIDES];
     int num_overrides;
@@ -678,6 +679,8 @@ static char *hb_read_secret_file(hb_loader_t *l, yaml_node_t *node, size_t *len)
     if (path == NULL)
         return NULL;
     char *data = l->env->read_file(l->env->ctx, path, len);
+    l->cfg->files = hb_xrealloc(l->cfg->files, (l->cfg->num_files + 1) * sizeof(char *));
+    l->cfg->files[l->cfg->num_files++] = hb_xstrdup(path); /* `watch` looks at it */
     if (data == NULL) {
         hb_errorf(l, node, "cannot read secret file %s: %s", path, strerror(errno));
     } else {
@@ -1347,6 +1350,7 @@ static const struct {
     {"log", NULL, "level", "HOOKBRIDGE_LOG_LEVEL", 0},
     {"log", NULL, "sampleRate", "HOOKBRIDGE_LOG_SAMPLE_RATE", 0},
     {NULL, NULL, "durability", "HOOKBRIDGE_DURABILITY", 0},
+    {NULL, NULL, "watch", "HOOKBRIDGE_WATCH", 0},
 };
 
 /* A string scalar node whose ${ stays literal (a variable's value is not expanded again); its index. */
@@ -1473,6 +1477,8 @@ static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node
                     tc->topic_node = hb_node(l, p->value);
     } else if (strcmp(key, "log") == 0) {
         hb_each_key(l, v, "log", hb_log_key, tc->cfg);
+    } else if (strcmp(key, "watch") == 0) {
+        hb_get_bool(l, v, "watch", &tc->cfg->watch);
     } else if (strcmp(key, "durability") == 0) {
         char *s = hb_get_str(l, v, "durability");
         if (s != NULL && strcmp(s, "spool") == 0)
@@ -1483,7 +1489,8 @@ static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node
     } else if (strcmp(key, "endpoints") == 0) {
         tc->endpoints = v;
     } else {
-        hb_unknown_key(l, k, key, "the configuration (expected server, admin, kafka, log, durability, endpoints)");
+        hb_unknown_key(l, k, key,
+                       "the configuration (expected server, admin, kafka, log, watch, durability, endpoints)");
     }
     return 0;
 }
@@ -1493,6 +1500,9 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
 {
     hb_loader_t l = {.name = name, .env = env, .errors = errors};
     hb_config_t *cfg = hb_xcalloc(1, sizeof(*cfg));
+    l.cfg = cfg;
+    cfg->files = hb_xcalloc(1, sizeof(char *));
+    cfg->files[cfg->num_files++] = hb_xstrdup(name);
     cfg->server.drain_delay_ms = UINT64_MAX; /* unset: the default below */
     cfg->log.level = 1;                      /* info */
     cfg->log.sample_rate = 0.01;
@@ -1601,6 +1611,9 @@ void hb_config_free(hb_config_t *cfg)
     if (cfg == NULL)
         return;
     free(cfg->path);
+    for (size_t i = 0; i < cfg->num_files; i++)
+        free(cfg->files[i]);
+    free(cfg->files);
     for (size_t i = 0; i < cfg->server.num_listen; i++) {
         free(cfg->server.listen[i].host);
         free(cfg->server.listen[i].port);

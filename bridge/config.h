@@ -106,6 +106,9 @@ typedef struct hb_listen {
 
 typedef struct hb_config {
     char *path;
+    int watch;    /* `watch: true`: a change of the file or of a secretFile reloads, as SIGHUP does */
+    char **files; /* what the configuration was read from: the file itself, then every secretFile */
+    size_t num_files;
     struct {
         hb_listen_t *listen;
         size_t num_listen;

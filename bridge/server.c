@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -1172,6 +1173,29 @@ static void hb_reload(hb_server_t *srv)
     hb_log(HB_LOG_INFO, "reloaded", "endpoints", n, HB_LOG_END);
 }
 
+/*
+ * A fingerprint of what the live configuration was read from (the file and its secretFiles): identity, size and
+ * modification time, following symlinks, as Kubernetes swaps a mounted ConfigMap's or Secret's files. Main thread.
+ */
+static uint64_t hb_files_fingerprint(const hb_config_t *cfg)
+{
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < cfg->num_files; i++) {
+        struct stat st;
+        uint64_t parts[5] = {0};
+        if (stat(cfg->files[i], &st) == 0) {
+            parts[0] = (uint64_t)st.st_dev;
+            parts[1] = (uint64_t)st.st_ino;
+            parts[2] = (uint64_t)st.st_size;
+            parts[3] = (uint64_t)st.st_mtim.tv_sec;
+            parts[4] = (uint64_t)st.st_mtim.tv_nsec;
+        }
+        for (size_t k = 0; k < 5; k++)
+            h = (h ^ parts[k]) * 1099511628211u;
+    }
+    return h;
+}
+
 static void hb_server_dispose(hb_server_t *srv)
 {
     hb_admin_stop(srv->admin); /* before the publisher and registry it reads */
@@ -1295,15 +1319,27 @@ int hb_server_run(const hb_config_t *cfg)
            HB_LOG_END);
 
     /* serve: SIGHUP reloads; replaced endpoints are freed once nothing uses them; SIGTERM or SIGINT drains */
+    /* with `watch: true`, a change of the files it was read from reloads too (looked at every second) */
     int sig = 0;
-    for (;;) {
+    uint64_t seen = hb_files_fingerprint(cfg);
+    for (unsigned tick_no = 1;; tick_no++) {
         struct timespec tick = {0, 200L * 1000000L};
         sig = sigtimedwait(&sigs, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        const hb_config_t *live = hb_registry_config(atomic_load(&srv->registry));
         if (sig == SIGHUP) {
             hb_log(HB_LOG_INFO, "reloading", "signal", "SIGHUP", HB_LOG_END);
             hb_reload(srv);
-        } else if (sig == SIGTERM || sig == SIGINT) {
-            break;
+            seen = hb_files_fingerprint(hb_registry_config(atomic_load(&srv->registry)));
+        } else if (live->watch && tick_no % 5 == 0) {
+            uint64_t now_seen = hb_files_fingerprint(live);
+            if (now_seen != seen) {
+                hb_log(HB_LOG_INFO, "reloading", "cause", "a watched file changed", HB_LOG_END);
+                hb_reload(srv);
+                /* the files of what now serves; a file that did not load is tried again at its next change */
+                seen = hb_files_fingerprint(hb_registry_config(atomic_load(&srv->registry)));
+            }
         }
         hb_reap_retired(srv, 0);
     }

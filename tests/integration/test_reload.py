@@ -73,3 +73,35 @@ def test_sighup_applies_new_endpoints_and_secrets_and_refuses_a_bad_file(start_b
     assert post(bridge, "a", b'{"n":5}', OLD).status_code == 401
     assert post(bridge, "b", b'{"n":6}', NEW).status_code == 200
     assert bridge.proc.poll() is None
+
+
+def test_watch_reloads_when_the_file_or_a_secret_file_changes(start_bridge, kafka_bootstrap, tmp_path):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(OLD + "\n")
+    bridge = start_bridge([{"id": "w", "verify": {"headerName": "X-Sig", "secretFile": str(secret_file)}}])
+    # watch is off by default: a changed secret file does nothing without SIGHUP
+    secret_file.write_text(NEW + "\n")
+    assert post(bridge, "w", b'{"n":0}', OLD).status_code == 200
+    reload_with(bridge, bridge.config["endpoints"], "reloaded")
+    assert post(bridge, "w", b'{"n":1}', NEW).status_code == 200
+
+    # with watch: true in the file, a Kubernetes-style swap of the mounted secret is picked up on its own
+    config = dict(bridge.config, watch=True)
+    bridge.config_path.write_text(json.dumps(config))
+    bridge.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: len([line for line in bridge.log_lines() if line.get("msg") == "reloaded"]) >= 2, 20, "reload")
+    replacement = tmp_path / "secret.new"
+    replacement.write_text("third-secret\n")
+    replacement.replace(secret_file)  # an atomic rename, as the kubelet's symlink swap
+    wait_for(lambda: post(bridge, "w", b'{"n":2}', "third-secret").status_code == 200, 20,
+             "the new secret to be accepted without a signal")
+    assert post(bridge, "w", b'{"n":3}', NEW).status_code == 401
+    # a broken file is refused once and does not stop the watching
+    bridge.config_path.write_text("{not yaml: [")
+    wait_for(lambda: any(line.get("msg") == "reload refused; the running configuration stays"
+                         for line in bridge.log_lines()), 20, "the refusal")
+    assert post(bridge, "w", b'{"n":4}', "third-secret").status_code == 200
+    bridge.config_path.write_text(json.dumps(config))  # fixed again: loads (same content as what serves)
+    causes = lambda: [line for line in bridge.log_lines() if line.get("cause") == "a watched file changed"]
+    wait_for(lambda: len(causes()) >= 3, 20, "the third watched change")
+    assert bridge.proc.poll() is None

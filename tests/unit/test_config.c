@@ -153,6 +153,7 @@ static const struct {
      "kafka:\n  deliveryTimeout: -1s\n" EP,
      1,
      {"cfg.yaml:2:20: kafka.deliveryTimeout must be a duration", "not \"-1s\""}},
+    {"watch is not a boolean", "watch: yes\n" EP, 1, {"cfg.yaml:1:8: watch must be true or false, not \"yes\""}},
     {"log level and sample rate out of their range",
      "log:\n  level: loud\n  sampleRate: 2\n  format: json\n" EP,
      3,
@@ -1130,6 +1131,10 @@ static void test_secret_file(void)
             const hb_verify_config_t *v = &cfg->endpoints[0].verify;
             is_mem(v->num_secrets == 1 ? v->secrets[0].data : NULL, v->num_secrets == 1 ? v->secrets[0].len : 0,
                    secret_file_rows[i].secret, secret_file_rows[i].len, "secretFile: %s", secret_file_rows[i].yaml);
+            /* watch: true looks at the file and at the secret file it was read from */
+            if (is_int(cfg->num_files, 2, "secretFile: %s: two files read", secret_file_rows[i].yaml))
+                is_str(strrchr(cfg->files[1], '/'), strrchr(secret_file_rows[i].yaml, '/'),
+                       "secretFile: the secret's path (${} expanded) is the second: %s", cfg->files[1]);
         } else {
             is_str(errors.base, "", "secretFile: %s: no errors", secret_file_rows[i].yaml);
         }
@@ -1193,6 +1198,9 @@ static void test_overrides(void)
         is_str(cfg->server.tls_key_file, "/tls/k", "and the key next to it");
         is_int(cfg->log.level, 2, "HOOKBRIDGE_LOG_LEVEL adds log.level");
         is_str(cfg->server.public_url, "https://h/${UNSET_VAR}", "a variable's ${ is not expanded again");
+        is_int(cfg->watch, 0, "watch is off by default");
+        if (is_int(cfg->num_files, 1, "read from one file"))
+            is_str(cfg->files[0], "cfg.yaml", "the file itself is the first watched");
     } else {
         is_str(errors.base, "", "overrides: no errors");
     }
