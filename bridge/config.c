@@ -622,6 +622,12 @@ static int hb_kafka_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_no
         hb_set_str(l, v, "kafka.topic", &cfg->kafka.topic_template);
     } else if (strcmp(key, "deliveryTimeout") == 0) {
         hb_get_duration(l, v, "kafka.deliveryTimeout", &cfg->kafka.delivery_timeout_ms);
+    } else if (strcmp(key, "format") == 0) {
+        char *s = hb_get_str(l, v, "kafka.format");
+        if (s != NULL && strcmp(s, "json") != 0 && strcmp(s, "msgpack") != 0)
+            hb_errorf(l, v, "kafka.format must be msgpack or json, not \"%s\"", s);
+        cfg->kafka.format_json = s != NULL && strcmp(s, "json") == 0;
+        free(s);
     } else if (strcmp(key, "readinessWindow") == 0) {
         hb_get_duration(l, v, "kafka.readinessWindow", &cfg->kafka.readiness_window_ms);
     } else if (strcmp(key, "producer") == 0) {
@@ -652,12 +658,43 @@ static int hb_kafka_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_no
             cfg->kafka.num_producer++;
         }
     } else {
-        hb_unknown_key(l, k, key, "kafka (expected brokers, topic, deliveryTimeout, readinessWindow, producer)");
+        hb_unknown_key(l, k, key,
+                       "kafka (expected brokers, topic, format, deliveryTimeout, readinessWindow, producer)");
     }
     return 0;
 }
 
 /* ---- endpoints ---- */
+
+/*
+ * `partitionKey: body.repository.id` (or header.NAME, query.NAME): the record key is that value's text, so the events
+ * of one key keep their order; compiled as the template {{PATH}} (a number renders as its decimal digits).
+ */
+static struct hb_template *hb_get_partition_key(hb_loader_t *l, yaml_node_t *v, const char *what)
+{
+    char *path = hb_get_str(l, v, what);
+    if (path == NULL)
+        return NULL;
+    struct hb_template *t = NULL;
+    if ((strncmp(path, "body.", 5) != 0 || path[5] == '\0') && (strncmp(path, "header.", 7) != 0 || path[7] == '\0') &&
+        (strncmp(path, "query.", 6) != 0 || path[6] == '\0')) {
+        hb_errorf(l, v,
+                  "%s is a path into the body, a header or the query (body.repository.id, header.X-Shop, query.id), "
+                  "not \"%s\"",
+                  what, path);
+    } else if (strpbrk(path, "{} ") != NULL) {
+        hb_errorf(l, v, "%s is a plain path, without braces or spaces: \"%s\"", what, path);
+    } else {
+        hb_buf_t text;
+        hb_buf_init(&text);
+        hb_buf_printf(&text, "{{%s}}", path);
+        char err[128];
+        t = hb_template_compile(text.base, err, sizeof(err));
+        hb_buf_dispose(&text);
+    }
+    free(path);
+    return t;
+}
 
 typedef struct hb_endpoint_ctx {
     hb_endpoint_config_t *ep;
@@ -1144,8 +1181,11 @@ static int hb_trigger_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_
     } else if (strcmp(key, "topic") == 0) {
         hb_set_str(l, v, "triggers[].topic", &tc->t->topic);
         tc->topic = v;
+    } else if (strcmp(key, "partitionKey") == 0) {
+        hb_template_free(tc->t->partition_key);
+        tc->t->partition_key = hb_get_partition_key(l, v, "triggers[].partitionKey");
     } else {
-        hb_unknown_key(l, k, key, "a trigger (expected name, filter, topic)");
+        hb_unknown_key(l, k, key, "a trigger (expected name, filter, topic, partitionKey)");
     }
     return 0;
 }
@@ -1215,6 +1255,9 @@ static int hb_endpoint_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml
         hb_set_str(l, v, "icon", &ep->icon);
     } else if (strcmp(key, "title") == 0) {
         hb_set_str(l, v, "title", &ep->title);
+    } else if (strcmp(key, "partitionKey") == 0) {
+        hb_template_free(ep->partition_key);
+        ep->partition_key = hb_get_partition_key(l, v, "partitionKey");
     } else if (strcmp(key, "eventIdHeader") == 0) {
         hb_set_str(l, v, "eventIdHeader", &ep->event_id_header);
         for (char *p = ep->event_id_header; p != NULL && *p != '\0'; p++)
@@ -1232,10 +1275,10 @@ static int hb_endpoint_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml
     } else if (strcmp(key, "triggers") == 0) {
         ec->triggers = v; /* parsed once the id is known */
     } else {
-        hb_unknown_key(
-            l, k, key,
-            "an endpoint (expected id, source, icon, title, verify, respondWith, triggers, eventIdHeader, maxBodySize, "
-            "examples)");
+        hb_unknown_key(l, k, key,
+                       "an endpoint (expected id, source, icon, title, verify, respondWith, triggers, eventIdHeader, "
+                       "partitionKey, "
+                       "maxBodySize, examples)");
     }
     return 0;
 }
@@ -1347,6 +1390,7 @@ static const struct {
     {"kafka", NULL, "topic", "HOOKBRIDGE_KAFKA_TOPIC", 0},
     {"kafka", NULL, "deliveryTimeout", "HOOKBRIDGE_KAFKA_DELIVERY_TIMEOUT", 0},
     {"kafka", NULL, "readinessWindow", "HOOKBRIDGE_KAFKA_READINESS_WINDOW", 0},
+    {"kafka", NULL, "format", "HOOKBRIDGE_KAFKA_FORMAT", 0},
     {"log", NULL, "level", "HOOKBRIDGE_LOG_LEVEL", 0},
     {"log", NULL, "sampleRate", "HOOKBRIDGE_LOG_SAMPLE_RATE", 0},
     {NULL, NULL, "durability", "HOOKBRIDGE_DURABILITY", 0},
@@ -1662,9 +1706,11 @@ void hb_config_free(hb_config_t *cfg)
         }
         free(ep->examples);
         hb_respond_free(ep->respond_with);
+        hb_template_free(ep->partition_key);
         for (size_t j = 0; j < ep->num_triggers; j++) {
             free(ep->triggers[j].name);
             hb_reqfilter_free(ep->triggers[j].filter);
+            hb_template_free(ep->triggers[j].partition_key);
             free(ep->triggers[j].topic);
         }
         free(ep->triggers);

@@ -80,6 +80,7 @@ typedef struct hb_trigger_config {
     char *name;                  /* compulsory, non-empty, unique in the endpoint */
     struct hb_reqfilter *filter; /* NULL: every verified request */
     char *topic;                 /* the topic it routes to: its own `topic` with {id} replaced, else the endpoint's */
+    struct hb_template *partition_key; /* its own `partitionKey`, or NULL: the endpoint's */
 } hb_trigger_config_t;
 
 typedef struct hb_endpoint_config {
@@ -88,8 +89,9 @@ typedef struct hb_endpoint_config {
     char *icon;            /* NULL when unset */
     char *title;           /* NULL when unset */
     char *event_id_header; /* `eventIdHeader`: the sender's delivery id header, lower-cased; NULL when unset */
-    size_t max_body_size;  /* effective limit: the endpoint's `maxBodySize`, else server.maxBodySize */
-    char *topic;           /* the Kafka topic: kafka.topic with {id} replaced */
+    struct hb_template *partition_key; /* `partitionKey` (body.a.b, header.X, query.X) as a template; NULL: the id */
+    size_t max_body_size;              /* effective limit: the endpoint's `maxBodySize`, else server.maxBodySize */
+    char *topic;                       /* the Kafka topic: kafka.topic with {id} replaced */
     hb_verify_config_t verify;
     hb_example_t *examples;
     size_t num_examples;
@@ -132,6 +134,7 @@ typedef struct hb_config {
         char *topic_template;
         uint64_t delivery_timeout_ms;
         uint64_t readiness_window_ms; /* /readyz: the topics' metadata must be this fresh (default 30 s) */
+        int format_json;              /* kafka.format: json (the envelope as JSON) rather than msgpack (the default) */
         hb_kv_t *producer;            /* passed through to librdkafka as they are */
         size_t num_producer;
     } kafka;

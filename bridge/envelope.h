@@ -9,6 +9,8 @@
 
 #define HB_ENVELOPE_VERSION 1
 #define HB_ENVELOPE_CONTENT_TYPE "application/vnd.hookbridge.event.v1+msgpack"
+/** kafka.format: json: the same envelope as `hookbridge decode` prints it (body as text, or bodyBase64). */
+#define HB_ENVELOPE_JSON_CONTENT_TYPE "application/vnd.hookbridge.event.v1+json"
 
 /** What goes into one envelope besides the request itself. Borrowed. */
 /** The request header that marks a (verified) request as a test run from an example. */

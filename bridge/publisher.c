@@ -152,7 +152,7 @@ rd_kafka_topic_t *hb_publisher_topic(hb_publisher_t *pub, const char *name)
 rd_kafka_resp_err_t hb_publisher_produce(hb_publisher_t *pub, const hb_record_t *rec)
 {
     rd_kafka_headers_t *headers = rd_kafka_headers_new(5);
-    rd_kafka_header_add(headers, "content-type", -1, HB_ENVELOPE_CONTENT_TYPE, -1);
+    rd_kafka_header_add(headers, "content-type", -1, rec->content_type, -1);
     rd_kafka_header_add(headers, "hookbridge-endpoint", -1, rec->endpoint, -1);
     rd_kafka_header_add(headers, "hookbridge-event-id", -1, rec->event_id, -1);
     /* the sender's (or the ingress's) trace goes on with the event: consumers continue it */

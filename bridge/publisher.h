@@ -21,6 +21,7 @@ typedef struct hb_record {
     size_t key_len;
     void *value; /* malloc'd */
     size_t value_len;
+    const char *content_type; /* of the value: HB_ENVELOPE_CONTENT_TYPE or HB_ENVELOPE_JSON_CONTENT_TYPE */
     const char *endpoint;
     const char *event_id;
     int64_t timestamp_ms;

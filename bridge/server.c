@@ -607,6 +607,7 @@ typedef struct hb_route {
     void *topic;
     const char **names;
     size_t nnames;
+    const hb_template_t *partition_key; /* of the first trigger that has one, else the endpoint's; NULL: the id */
 } hb_route_t;
 
 static size_t hb_route(h2o_req_t *req, hb_endpoint_t *ep, const hb_request_t *hreq, hb_parsed_t *pb, hb_route_t **out)
@@ -615,7 +616,7 @@ static size_t hb_route(h2o_req_t *req, hb_endpoint_t *ep, const hb_request_t *hr
     hb_route_t *routes = h2o_mem_alloc_pool(&req->pool, sizeof(hb_route_t) * (cfg->num_triggers + 1));
     size_t n = 0;
     if (cfg->num_triggers == 0) {
-        routes[0] = (hb_route_t){ep->topic, NULL, 0};
+        routes[0] = (hb_route_t){ep->topic, NULL, 0, cfg->partition_key};
         *out = routes;
         return 1;
     }
@@ -629,9 +630,12 @@ static size_t hb_route(h2o_req_t *req, hb_endpoint_t *ep, const hb_request_t *hr
         for (k = 0; k < n && routes[k].topic != ep->trigger_topics[i]; k++)
             ;
         if (k == n) {
-            routes[n++] = (hb_route_t){ep->trigger_topics[i],
-                                       h2o_mem_alloc_pool(&req->pool, sizeof(char *) * cfg->num_triggers), 0};
+            routes[n++] =
+                (hb_route_t){ep->trigger_topics[i], h2o_mem_alloc_pool(&req->pool, sizeof(char *) * cfg->num_triggers),
+                             0, cfg->partition_key};
         }
+        if (trig->partition_key != NULL && routes[k].partition_key == cfg->partition_key) /* not set by a trigger yet */
+            routes[k].partition_key = trig->partition_key;
         routes[k].names[routes[k].nnames++] = trig->name;
     }
     *out = routes;
@@ -640,7 +644,7 @@ static size_t hb_route(h2o_req_t *req, hb_endpoint_t *ep, const hb_request_t *hr
 
 /* Produces one record per route; the ticket collects their reports. */
 static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_fields_t *fields, hb_route_t *routes,
-                       size_t nroutes)
+                       size_t nroutes, const msgpack_object *body)
 {
     hb_worker_t *w = t->worker;
     msgpack_sbuffer *bufs = h2o_mem_alloc_pool(&t->req->pool, sizeof(msgpack_sbuffer) * nroutes);
@@ -654,6 +658,21 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
         msgpack_sbuffer_init(&bufs[i]);
         hb_envelope_retarget(bufs[0].data, prefix, routes[i].names, routes[i].nnames, &bufs[i]);
     }
+    /* kafka.format: json: the same envelopes as JSON, for pipelines that read nothing else (started with: it is
+       a process setting, not reloadable) */
+    const char *content_type = HB_ENVELOPE_CONTENT_TYPE;
+    if (srv->cfg->kafka.format_json) {
+        content_type = HB_ENVELOPE_JSON_CONTENT_TYPE;
+        for (size_t i = 0; i < nroutes; i++) {
+            hb_buf_t json;
+            hb_buf_init(&json);
+            hb_envelope_to_json(bufs[i].data, bufs[i].size, &json, NULL, 0); /* our own encoding: it decodes */
+            msgpack_sbuffer_destroy(&bufs[i]);
+            bufs[i].size = json.len;
+            bufs[i].data = hb_buf_release(&json);
+            bufs[i].alloc = bufs[i].size;
+        }
+    }
     for (size_t i = 0; i < nroutes; i++) {
         if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             msgpack_sbuffer_destroy(&bufs[i]);
@@ -662,9 +681,25 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
         hb_record_msg_t *m = hb_xcalloc(1, sizeof(*m));
         m->worker = w;
         m->ticket = t;
+        /* the record key: the partitionKey's value where it has one (the events of one key keep their order) */
+        const char *key = t->event_id;
+        size_t key_len = strlen(t->event_id);
+        if (routes[i].partition_key != NULL) {
+            hb_buf_t k;
+            hb_buf_init(&k);
+            hb_template_render(routes[i].partition_key, fields->req, body, &k);
+            if (k.len > 0) {
+                char *copy = h2o_mem_alloc_pool(&t->req->pool, k.len);
+                memcpy(copy, k.base, k.len);
+                key = copy;
+                key_len = k.len;
+            }
+            hb_buf_dispose(&k);
+        }
         hb_record_t rec = {.topic = routes[i].topic,
-                           .key = t->event_id,
-                           .key_len = strlen(t->event_id),
+                           .content_type = content_type,
+                           .key = key,
+                           .key_len = key_len,
                            .value = bufs[i].data,
                            .value_len = bufs[i].size,
                            .endpoint = t->ep->cfg->id,
@@ -827,7 +862,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
                                    /* a verified request that says it is a test run (the admin port's example
                                       sender, `hookbridge send-example`) is marked so: consumers may skip it */
                                    .test = hb_request_header(&hreq, HB_TEST_HEADER, strlen(HB_TEST_HEADER)) != NULL};
-    hb_publish(srv, t, &fields, routes, nroutes);
+    hb_publish(srv, t, &fields, routes, nroutes, body);
 Exit:
     hb_buf_dispose(&hs.body);
     hb_parsed_dispose(&pb);
@@ -1116,8 +1151,9 @@ static void hb_warn_restart_only(const hb_config_t *old, const hb_config_t *neu,
     if (strcmp(old->kafka.brokers, neu->kafka.brokers) != 0)
         changed = "kafka.brokers";
     else if (old->kafka.num_producer != neu->kafka.num_producer ||
-             old->kafka.delivery_timeout_ms != neu->kafka.delivery_timeout_ms)
-        changed = "kafka.producer or kafka.deliveryTimeout";
+             old->kafka.delivery_timeout_ms != neu->kafka.delivery_timeout_ms ||
+             old->kafka.format_json != neu->kafka.format_json)
+        changed = "kafka.producer, kafka.deliveryTimeout or kafka.format";
     else if (old->server.num_listen != neu->server.num_listen || old->server.threads != neu->server.threads ||
              (old->server.tls_cert_file == NULL) != (neu->server.tls_cert_file == NULL) ||
              (old->admin.listen.host == NULL) != (neu->admin.listen.host == NULL))

@@ -153,6 +153,13 @@ static const struct {
      "kafka:\n  deliveryTimeout: -1s\n" EP,
      1,
      {"cfg.yaml:2:20: kafka.deliveryTimeout must be a duration", "not \"-1s\""}},
+    {"partitionKey that is not a path into body, header or query",
+     "endpoints:\n  - id: a\n    verify: none\n    partitionKey: repository.id\n    triggers:\n      - name: t\n"
+     "        partitionKey: \"{{body.x}}\"\n",
+     2,
+     {"cfg.yaml:4:19: partitionKey is a path into the body, a header or the query (body.repository.id, header.X-Shop, "
+      "query.id), not \"repository.id\"",
+      "cfg.yaml:7:23: triggers[].partitionKey is a path into the body"}},
     {"watch is not a boolean", "watch: yes\n" EP, 1, {"cfg.yaml:1:8: watch must be true or false, not \"yes\""}},
     {"log level and sample rate out of their range",
      "log:\n  level: loud\n  sampleRate: 2\n  format: json\n" EP,
@@ -505,7 +512,7 @@ static const struct {
     {"unknown key in a trigger",
      EP "    triggers:\n      - name: t\n        topics: x\n",
      1,
-     {"cfg.yaml:6:9: unknown key \"topics\" in a trigger (expected name, filter, topic)"}},
+     {"cfg.yaml:6:9: unknown key \"topics\" in a trigger (expected name, filter, topic, partitionKey)"}},
     {"a trigger topic that is not a topic name",
      EP "    triggers:\n      - name: t\n        topic: \"{id}/x\"\n",
      1,

@@ -1,0 +1,69 @@
+"""Record layout for pipelines, against the real broker: partitionKey and kafka.format: json."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import requests
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from conftest import read_topic, sign
+
+SECRET = "it-layout-secret"
+
+
+def post(bridge, endpoint: str, body: bytes, **headers: str) -> str:
+    resp = requests.post(bridge.url(endpoint), data=body, timeout=30,
+                         headers={"Content-Type": "application/json", "X-Sig": sign(SECRET, body), **headers})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["id"]
+
+
+VERIFY = {"headerName": "X-Sig", "secret": SECRET}
+
+
+def test_partition_key_from_body_header_or_query_falls_back_to_the_id(start_bridge, kafka_bootstrap, topic_template):
+    by_shop = topic_template.replace("{id}", "by-shop")
+    # several partitions (made before the bridge asks for the topic), so that "one key, one partition" means something
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    repo_topic = topic_template.replace("{id}", "repo")
+    for future in admin.create_topics([NewTopic(repo_topic, num_partitions=8, replication_factor=1)]).values():
+        future.result(30)
+    bridge = start_bridge([
+        {"id": "repo", "verify": VERIFY, "partitionKey": "body.repository.id"},
+        {"id": "shop", "verify": VERIFY, "partitionKey": "query.shop",
+         "triggers": [{"name": "all"}, {"name": "by-header", "topic": by_shop, "partitionKey": "header.X-Shop-Domain"}]}])
+    ids = [post(bridge, "repo", b'{"repository":{"id":42},"n":1}'),
+           post(bridge, "repo", b'{"repository":{"id":"abc"},"n":2}'),
+           post(bridge, "repo", b'{"repository":{},"n":3}'),  # no value: the event id
+           post(bridge, "repo", b'{"repository":{"id":42},"n":4}')]
+    records = read_topic(kafka_bootstrap, bridge.topic("repo"), 4)
+    assert sorted((r.envelope["id"], r.key) for r in records) == sorted([
+        (ids[0], b"42"), (ids[1], b"abc"), (ids[2], ids[2].encode()), (ids[3], b"42")])
+    # one key, one partition, in the order sent: the events of a key keep their order
+    same_key = [r for r in records if r.key == b"42"]
+    assert len({r.partition for r in same_key}) == 1
+    assert [r.envelope["id"] for r in sorted(same_key, key=lambda r: r.offset)] == [ids[0], ids[3]]
+
+    shop_id = requests.post(bridge.url("shop", "?shop=s1.example"), data=b"{}", timeout=30, headers={
+        "Content-Type": "application/json", "X-Sig": sign(SECRET, b"{}"), "X-Shop-Domain": "h1.example"}).json()["id"]
+    [own] = read_topic(kafka_bootstrap, bridge.topic("shop"), 1)
+    [other] = read_topic(kafka_bootstrap, by_shop, 1)
+    assert (own.envelope["id"], own.key) == (shop_id, b"s1.example")  # the endpoint's key: the query
+    assert (other.envelope["id"], other.key) == (shop_id, b"h1.example")  # the trigger's own key: the header
+
+
+def test_json_format_is_the_same_envelope_as_json(start_bridge, kafka_bootstrap):
+    bridge = start_bridge([{"id": "plain", "verify": VERIFY}], kafka={"format": "json"})
+    text_body = json.dumps({"hello": "wörld"}, ensure_ascii=False).encode()
+    binary_body = b"\xff\xfe\x00binary"
+    ids = [post(bridge, "plain", text_body), post(bridge, "plain", binary_body, **{"Content-Type": "image/png"})]
+    records = read_topic(kafka_bootstrap, bridge.topic("plain"), 2)
+    assert [r.headers["content-type"] for r in records] == [b"application/vnd.hookbridge.event.v1+json"] * 2
+    text, binary = (json.loads(r.value) for r in records)  # plain JSON: what ksqlDB or Connect's JsonConverter read
+    assert [text["id"], binary["id"]] == ids and [r.key for r in records] == [i.encode() for i in ids]
+    assert text["body"] == text_body.decode() and "bodyBase64" not in text
+    assert text["json"] == {"hello": "wörld"} and text["v"] == 1 and text["endpoint"] == "plain"
+    assert base64.b64decode(binary["bodyBase64"]) == binary_body and "body" not in binary
+    assert binary["contentType"] == "image/png"
