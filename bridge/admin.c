@@ -89,6 +89,7 @@ void hb_admin_metrics(const hb_admin_probe_t *probe, int ready, hb_buf_t *out)
         hb_requests_sample(out, id, "filtered_out", NULL, atomic_load(&c->filtered_out));
         hb_requests_sample(out, id, "too_large", NULL, atomic_load(&c->too_large));
         hb_requests_sample(out, id, "unavailable", NULL, atomic_load(&c->unavailable));
+        hb_requests_sample(out, id, "duplicate", NULL, atomic_load(&c->duplicate));
         for (size_t r = 0; r < HB_MAX_REASONS; r++) {
             const char *reason = atomic_load(&ep->rejections[r].reason);
             unsigned long long count = atomic_load(&ep->rejections[r].count);
@@ -241,9 +242,10 @@ void hb_admin_endpoints_json(const hb_admin_probe_t *probe, hb_buf_t *out)
         const hb_endpoint_counters_t *k = &ep->counters;
         hb_buf_printf(out,
                       "],\"counters\":{\"published\":%llu,\"responded\":%llu,\"filtered_out\":%llu,\"rejected\":%llu,"
-                      "\"too_large\":%llu,\"unavailable\":%llu},\"recent\":[",
+                      "\"too_large\":%llu,\"unavailable\":%llu,\"duplicate\":%llu},\"recent\":[",
                       atomic_load(&k->published), atomic_load(&k->responded), atomic_load(&k->filtered_out),
-                      atomic_load(&k->rejected), atomic_load(&k->too_large), atomic_load(&k->unavailable));
+                      atomic_load(&k->rejected), atomic_load(&k->too_large), atomic_load(&k->unavailable),
+                      atomic_load(&k->duplicate));
         size_t n = hb_endpoint_recent(ep, recent);
         for (size_t r = 0; r < n; r++) {
             hb_buf_printf(out, "%s{\"at\":%lld,\"status\":%d,", r > 0 ? "," : "", (long long)recent[r].at_ms,

@@ -666,6 +666,46 @@ static int hb_kafka_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_no
 
 /* ---- endpoints ---- */
 
+#define HB_DEFAULT_DEDUPE_SIZE 10000
+#define HB_DEFAULT_DEDUPE_AGE_MS 3600000
+
+static int hb_dedupe_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_endpoint_config_t *ep = target;
+    if (strcmp(key, "size") == 0) {
+        char *s = hb_get_str(l, v, "deduplicate.size"), *end = NULL;
+        long n = s != NULL ? strtol(s, &end, 10) : 0;
+        if (s != NULL && (end == s || *end != '\0' || n < 1 || n > 10000000))
+            hb_errorf(l, v, "deduplicate.size must be a number of events from 1 to 10000000, not \"%s\"", s);
+        else if (s != NULL)
+            ep->dedupe_size = (size_t)n;
+        free(s);
+    } else if (strcmp(key, "maxAge") == 0) {
+        hb_get_duration(l, v, "deduplicate.maxAge", &ep->dedupe_max_age_ms);
+    } else {
+        hb_unknown_key(l, k, key, "deduplicate (expected size, maxAge)");
+    }
+    return 0;
+}
+
+/*
+ * `deduplicate: false`, `true` or `{size, maxAge}`: the window of published event ids within which a sender's retry
+ * is answered 2xx and not published again. Only ids the sender gives (a delivery header) can repeat.
+ */
+static void hb_parse_dedupe(hb_loader_t *l, yaml_node_t *v, hb_endpoint_config_t *ep)
+{
+    ep->dedupe_set = 1;
+    ep->dedupe_size = HB_DEFAULT_DEDUPE_SIZE;
+    ep->dedupe_max_age_ms = HB_DEFAULT_DEDUPE_AGE_MS;
+    if (v->type == YAML_MAPPING_NODE) {
+        hb_each_key(l, v, "deduplicate", hb_dedupe_key, ep);
+        return;
+    }
+    int on = 0;
+    if (hb_get_bool(l, v, "deduplicate", &on) == 0 && !on)
+        ep->dedupe_size = 0;
+}
+
 /*
  * `partitionKey: body.repository.id` (or header.NAME, query.NAME): the record key is that value's text, so the events
  * of one key keep their order; compiled as the template {{PATH}} (a number renders as its decimal digits).
@@ -1255,6 +1295,8 @@ static int hb_endpoint_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml
         hb_set_str(l, v, "icon", &ep->icon);
     } else if (strcmp(key, "title") == 0) {
         hb_set_str(l, v, "title", &ep->title);
+    } else if (strcmp(key, "deduplicate") == 0) {
+        hb_parse_dedupe(l, v, ep);
     } else if (strcmp(key, "partitionKey") == 0) {
         hb_template_free(ep->partition_key);
         ep->partition_key = hb_get_partition_key(l, v, "partitionKey");
@@ -1277,8 +1319,7 @@ static int hb_endpoint_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml
     } else {
         hb_unknown_key(l, k, key,
                        "an endpoint (expected id, source, icon, title, verify, respondWith, triggers, eventIdHeader, "
-                       "partitionKey, "
-                       "maxBodySize, examples)");
+                       "partitionKey, deduplicate, maxBodySize, examples)");
     }
     return 0;
 }
@@ -1611,6 +1652,10 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
         const hb_preset_info_t *preset = ep->verify.provider != NULL ? hb_preset_find(ep->verify.provider) : NULL;
         if (preset != NULL && ep->event_id_header == NULL && preset->id_header != NULL)
             ep->event_id_header = hb_xstrdup(preset->id_header); /* the provider's delivery id: retries keep it */
+        if (!ep->dedupe_set && ep->event_id_header != NULL) {    /* retries keep their id: catch them by default */
+            ep->dedupe_size = HB_DEFAULT_DEDUPE_SIZE;
+            ep->dedupe_max_age_ms = HB_DEFAULT_DEDUPE_AGE_MS;
+        }
         if (preset != NULL && (preset->needs & HB_PRESET_PUBLIC_URL)) {
             if (cfg->server.public_url == NULL)
                 hb_errorf_line(&l, ep->line,

@@ -90,6 +90,9 @@ typedef struct hb_endpoint_config {
     char *title;           /* NULL when unset */
     char *event_id_header; /* `eventIdHeader`: the sender's delivery id header, lower-cased; NULL when unset */
     struct hb_template *partition_key; /* `partitionKey` (body.a.b, header.X, query.X) as a template; NULL: the id */
+    size_t dedupe_size;                /* `deduplicate`: how many published ids are remembered; 0: off */
+    uint64_t dedupe_max_age_ms;        /* and for how long */
+    int dedupe_set;                    /* `deduplicate` was written (else: on when the event id is the sender's) */
     size_t max_body_size;              /* effective limit: the endpoint's `maxBodySize`, else server.maxBodySize */
     char *topic;                       /* the Kafka topic: kafka.topic with {id} replaced */
     hb_verify_config_t verify;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dedupe.h"
+
 struct hb_registry {
     const hb_config_t *cfg;
     hb_config_t *owned_cfg;   /* freed with the registry (a configuration loaded by a reload) */
@@ -37,6 +39,8 @@ hb_registry_t *hb_registry_new(const hb_config_t *cfg, char *err, size_t errlen)
             return NULL;
         }
         ep->trigger_topics = hb_xcalloc(ep->cfg->num_triggers, sizeof(void *));
+        if (ep->cfg->dedupe_size > 0)
+            ep->dedupe = hb_dedupe_new(ep->cfg->dedupe_size, ep->cfg->dedupe_max_age_ms);
         const hb_respond_config_t *rw = ep->cfg->respond_with;
         ep->needs_body = rw != NULL && (hb_reqfilter_needs_body(rw->filter) || hb_template_needs_body(rw->body));
         for (size_t t = 0; t < ep->cfg->num_triggers; t++)
@@ -56,6 +60,7 @@ void hb_registry_free(hb_registry_t *reg)
     for (size_t i = 0; i < reg->n; i++) {
         hb_verifier_free(reg->endpoints[i].verifier);
         free(reg->endpoints[i].trigger_topics);
+        hb_dedupe_free(reg->endpoints[i].dedupe);
     }
     free(reg->endpoints);
     free(reg->sorted);

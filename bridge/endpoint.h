@@ -19,6 +19,7 @@ typedef struct hb_endpoint_counters {
     atomic_ullong too_large;     /* body over maxBodySize */
     atomic_ullong unavailable;   /* Kafka failed or timed out, queue full, draining */
     atomic_ullong body_unparsed; /* a JSON or form body that did not parse (or nested too deeply) */
+    atomic_ullong duplicate;     /* a retry of an event published within the deduplicate window: 2xx, not again */
 } hb_endpoint_counters_t;
 
 /* Rejections by reason: the verifier's texts ("Signature mismatch", "Missing header X-..."), a small set per
@@ -59,6 +60,7 @@ typedef struct hb_endpoint {
     hb_endpoint_counters_t counters;
     hb_reason_count_t rejections[HB_MAX_REASONS]; /* the last slot is HB_REASON_OTHER */
     hb_latency_t latency;                         /* of published events: received → last delivery report */
+    struct hb_dedupe *dedupe;                     /* the published ids of the window, or NULL (deduplicate off) */
     hb_recent_entry_t recent[HB_RECENT];
     atomic_ulong recent_next;
 } hb_endpoint_t;

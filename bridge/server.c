@@ -19,6 +19,7 @@
 #include "admin.h"
 #include "endpoint.h"
 #include "body.h"
+#include "dedupe.h"
 #include "envelope.h"
 #include "json.h"
 #include "log.h"
@@ -369,6 +370,8 @@ static void hb_ticket_answer(hb_ticket_t *t)
         h2o_timeout_unlink(&t->timeout);
     if (t->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         atomic_fetch_add_explicit(&t->ep->counters.published, 1, memory_order_relaxed);
+        if (t->ep->dedupe != NULL) /* Kafka has it: a retry of this id is not published again */
+            hb_dedupe_remember(t->ep->dedupe, t->event_id, (int64_t)(hb_now_us() / 1000));
         uint64_t now_us = hb_now_us();
         hb_latency_observe(&t->ep->latency, now_us > t->received_us ? now_us - t->received_us : 0);
         hb_log_request(hb_registry_config(t->reg), t->ep, t->rw != NULL ? t->rw->status : 200, "published", NULL,
@@ -821,6 +824,27 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
         goto Exit;
     }
 
+    /* a retry of an event already published (the sender's delivery id, within the window): 2xx, not again */
+    char event_id[HB_MAX_EVENT_ID + 1];
+    hb_make_event_id(ep, &hreq, event_id);
+    if (ep->dedupe != NULL && hb_dedupe_seen(ep->dedupe, event_id, (int64_t)(hb_now_us() / 1000))) {
+        atomic_fetch_add_explicit(&ep->counters.duplicate, 1, memory_order_relaxed);
+        hb_log_request(cfg, ep, respond_later != NULL ? respond_later->status : 200, "duplicate", "published before",
+                       event_id, trace_id, hb_received_us(req));
+        if (respond_later != NULL) {
+            hb_send_respond(req, respond_later, rw_body);
+        } else {
+            hb_buf_t answer;
+            hb_buf_init(&answer);
+            hb_buf_puts(&answer, "{\"ok\":true,\"id\":");
+            hb_json_cstr(&answer, event_id);
+            hb_buf_puts(&answer, ",\"duplicate\":true}\n");
+            hb_send_json(req, 200, answer.base, answer.len);
+            hb_buf_dispose(&answer);
+        }
+        goto Exit;
+    }
+
     /* 5, 6. parse once; triggers → topics */
     const msgpack_object *body = hb_body_object(&pb, &hreq, ep);
     hb_route_t *routes;
@@ -849,7 +873,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     memcpy(t->trace_id, trace_id, sizeof(t->trace_id));
     t->rw_body = rw_body;
     t->timeout.cb = hb_on_delivery_timeout;
-    hb_make_event_id(ep, &hreq, t->event_id);
+    memcpy(t->event_id, event_id, sizeof(t->event_id));
     hb_ticket_t **guard = h2o_mem_alloc_shared(&req->pool, sizeof(*guard), hb_on_req_dispose);
     *guard = t;
     hb_envelope_fields_t fields = {.id = t->event_id,

@@ -67,3 +67,42 @@ def test_json_format_is_the_same_envelope_as_json(start_bridge, kafka_bootstrap)
     assert text["json"] == {"hello": "wörld"} and text["v"] == 1 and text["endpoint"] == "plain"
     assert base64.b64decode(binary["bodyBase64"]) == binary_body and "body" not in binary
     assert binary["contentType"] == "image/png"
+
+
+def test_a_retry_of_a_published_delivery_is_answered_and_not_published_again(start_bridge, kafka_bootstrap):
+    from conftest import free_port
+    port = free_port()
+    bridge = start_bridge([
+        {"id": "dedup", "verify": VERIFY, "eventIdHeader": "X-Delivery"},  # a sender's id: on by default
+        {"id": "every", "verify": VERIFY, "eventIdHeader": "X-Delivery", "deduplicate": False},
+        {"id": "small", "verify": VERIFY, "eventIdHeader": "X-Delivery", "deduplicate": {"size": 2, "maxAge": "1h"}}],
+        admin={"listen": f"127.0.0.1:{port}"})
+
+    def send(endpoint: str, delivery: str, body: bytes = b'{"n":1}', secret: str = SECRET) -> requests.Response:
+        return requests.post(bridge.url(endpoint), data=body, timeout=30, headers={
+            "Content-Type": "application/json", "X-Sig": sign(secret, body), "X-Delivery": delivery})
+
+    assert send("dedup", "d-1", secret="wrong").status_code == 401  # refused: not remembered
+    first = send("dedup", "d-1")
+    assert first.json() == {"ok": True, "id": "d-1"}, first.text
+    again = send("dedup", "d-1", body=b'{"n":2}')  # a retry (its body may differ: the id decides)
+    assert again.status_code == 200 and again.json() == {"ok": True, "id": "d-1", "duplicate": True}, again.text
+    assert send("dedup", "d-2").json() == {"ok": True, "id": "d-2"}
+    assert [(r.envelope["id"], r.envelope["body"]) for r in read_topic(kafka_bootstrap, bridge.topic("dedup"), 2)] == [
+        ("d-1", b'{"n":1}'), ("d-2", b'{"n":1}')]
+
+    # deduplicate: false publishes every delivery, repeated or not
+    assert [send("every", "e-1").json()["id"] for _ in range(2)] == ["e-1", "e-1"]
+    assert [r.envelope["id"] for r in read_topic(kafka_bootstrap, bridge.topic("every"), 2)] == ["e-1", "e-1"]
+
+    # a window of 2: the third id pushes the first out, so its retry is published again
+    for delivery in ("s-1", "s-2", "s-3", "s-1"):
+        assert "duplicate" not in send("small", delivery).json()
+    assert send("small", "s-3").json()["duplicate"] is True
+    assert [r.envelope["id"] for r in read_topic(kafka_bootstrap, bridge.topic("small"), 4)] == [
+        "s-1", "s-2", "s-3", "s-1"]
+
+    metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    assert 'hookbridge_requests_total{endpoint="dedup",outcome="duplicate"} 1' in metrics
+    assert 'hookbridge_requests_total{endpoint="small",outcome="duplicate"} 1' in metrics
+    assert 'hookbridge_requests_total{endpoint="every",outcome="duplicate"} 0' in metrics

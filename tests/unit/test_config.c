@@ -160,6 +160,13 @@ static const struct {
      {"cfg.yaml:4:19: partitionKey is a path into the body, a header or the query (body.repository.id, header.X-Shop, "
       "query.id), not \"repository.id\"",
       "cfg.yaml:7:23: triggers[].partitionKey is a path into the body"}},
+    {"deduplicate that is neither a boolean nor a window",
+     "endpoints:\n  - id: a\n    verify: none\n    deduplicate: maybe\n  - id: b\n    verify: none\n"
+     "    deduplicate: {size: 0, maxAge: soon, window: 3}\n",
+     4,
+     {"cfg.yaml:4:18: deduplicate must be true or false, not \"maybe\"",
+      "cfg.yaml:7:25: deduplicate.size must be a number of events from 1 to 10000000, not \"0\"",
+      "cfg.yaml:7:36: deduplicate.maxAge must be a duration", "cfg.yaml:7:42: unknown key \"window\" in deduplicate"}},
     {"watch is not a boolean", "watch: yes\n" EP, 1, {"cfg.yaml:1:8: watch must be true or false, not \"yes\""}},
     {"log level and sample rate out of their range",
      "log:\n  level: loud\n  sampleRate: 2\n  format: json\n" EP,
@@ -856,6 +863,7 @@ static void test_defaults(void)
     is_str(cfg->endpoints[0].topic, "webhooks.a", "topic from the default template");
     is_str(cfg->endpoints[0].source, "a", "source defaults to the id");
     is_int(cfg->endpoints[0].max_body_size, 1024 * 1024, "endpoint maxBodySize defaults to 1MiB");
+    is_int(cfg->endpoints[0].dedupe_size, 0, "no sender's id: no deduplication by default");
     hb_config_free(cfg);
     hb_buf_dispose(&errors);
 
