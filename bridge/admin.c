@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "status_page.h"
+#include "testrun.h"
 
 #define HB_PING_INTERVAL_MS 250
 #define HB_HEALTHY_WITHIN_MS 1000 /* /healthz: every worker answered a ping within this */
@@ -300,46 +301,9 @@ static void hb_send_job_gone(void *p)
 static void *hb_send_job_main(void *arg)
 {
     hb_send_job_t *job = arg;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    int fd = -1;
-    if (getaddrinfo(job->host, job->port, &hints, &res) != 0 ||
-        (fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-        snprintf(job->error, sizeof(job->error), "cannot resolve %s:%s", job->host, job->port);
-    } else {
-        struct timeval tv = {30, 0};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
-            snprintf(job->error, sizeof(job->error), "cannot connect to %s:%s: %s", job->host, job->port,
-                     strerror(errno));
-        } else {
-            size_t off = 0;
-            while (off < job->request.len) {
-                ssize_t n = write(fd, job->request.base + off, job->request.len - off);
-                if (n <= 0)
-                    break;
-                off += (size_t)n;
-            }
-            hb_buf_t in;
-            hb_buf_init(&in);
-            char chunk[4096];
-            ssize_t n;
-            while ((n = read(fd, chunk, sizeof(chunk))) > 0 && in.len < (1u << 20))
-                hb_buf_append(&in, chunk, (size_t)n);
-            const char *end = in.len > 0 ? memmem(in.base, in.len, "\r\n\r\n", 4) : NULL;
-            if (end != NULL && in.len > 12 && memcmp(in.base, "HTTP/1.", 7) == 0) {
-                job->status = (int)strtol(in.base + 9, NULL, 10);
-                hb_buf_append(&job->answer, end + 4, in.len - (size_t)(end + 4 - in.base));
-            } else {
-                snprintf(job->error, sizeof(job->error), "no HTTP answer from %s:%s", job->host, job->port);
-            }
-            hb_buf_dispose(&in);
-        }
-    }
-    if (fd >= 0)
-        close(fd);
-    if (res != NULL)
-        freeaddrinfo(res);
+    if (hb_testrun_exchange(job->host, job->port, &job->request, 30, &job->status, &job->answer, job->error,
+                            sizeof(job->error)) != 0)
+        job->status = 0;
     hb_admin_t *a = job->admin;
     h2o_multithread_send_message(&a->sent_receiver, &job->msg);
     atomic_fetch_sub(&a->sending, 1);
@@ -432,22 +396,14 @@ static void hb_admin_send_example_of(hb_admin_t *a, h2o_req_t *req, const hb_end
         hb_admin_error(req, 409, "cannot_send", "the public listener speaks TLS; send the example from outside");
         return;
     }
-    /* the headers a sender would send now, from the endpoint's own scheme and secret */
-    hb_buf_t path, lines;
-    hb_buf_init(&path);
-    hb_buf_init(&lines);
-    hb_buf_printf(&path, "/webhooks/%s", ep->cfg->id);
-    const char *body = ex->payload_json;
-    int none = strcmp(hb_verifier_scheme(ep->verifier), "none") == 0;
-    if (!none &&
-        (hb_verifier_sign_body(ep->verifier, ep->cfg->id, body, strlen(body), "application/json", &lines) != 0 ||
-         (lines.len > 0 && lines.base[0] == '#'))) {
-        hb_buf_putc(&lines, '\0');
-        hb_admin_error(req, 409, "cannot_sign",
-                       lines.base[0] == '#' ? "this provider signs inside the body; send the example from outside"
-                                            : lines.base);
-        hb_buf_dispose(&path);
-        hb_buf_dispose(&lines);
+    /* the request a sender would send now, signed with the endpoint's own scheme and secret */
+    hb_buf_t request;
+    hb_buf_init(&request);
+    if (hb_testrun_request(ep->verifier, ep->cfg->id, ex->payload_json, a->probe.public_host, a->probe.public_port,
+                           &request) != 0) {
+        hb_buf_putc(&request, '\0');
+        hb_admin_error(req, 409, "cannot_sign", request.base);
+        hb_buf_dispose(&request);
         return;
     }
     hb_send_job_t *job = hb_xcalloc(1, sizeof(*job));
@@ -456,22 +412,8 @@ static void hb_admin_send_example_of(hb_admin_t *a, h2o_req_t *req, const hb_end
     job->refs = 2;
     snprintf(job->host, sizeof(job->host), "%s", a->probe.public_host);
     snprintf(job->port, sizeof(job->port), "%s", a->probe.public_port);
-    hb_buf_init(&job->request);
+    job->request = request;
     hb_buf_init(&job->answer);
-    hb_buf_printf(&job->request,
-                  "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                  "User-Agent: hookbridge-admin\r\n" HB_TEST_HEADER ": 1\r\nConnection: close\r\n",
-                  path.base, job->host, job->port, strlen(body));
-    for (size_t i = 0; !none && i < lines.len; i++) { /* "Name: value\n" lines → CRLF */
-        if (lines.base[i] == '\n')
-            hb_buf_puts(&job->request, "\r\n");
-        else
-            hb_buf_putc(&job->request, lines.base[i]);
-    }
-    hb_buf_puts(&job->request, "\r\n");
-    hb_buf_puts(&job->request, body);
-    hb_buf_dispose(&path);
-    hb_buf_dispose(&lines);
     hb_send_job_t **guard = h2o_mem_alloc_shared(&req->pool, sizeof(*guard), hb_send_job_gone);
     *guard = job;
     pthread_t thread;

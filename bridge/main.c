@@ -14,6 +14,7 @@
 #include "publisher.h"
 #include "server.h"
 #include "tail.h"
+#include "testrun.h"
 #include "endpoint.h"
 #include "verify.h"
 
@@ -26,6 +27,8 @@ static const char usage[] =
     "  check  -c FILE              validate the configuration and load its keys and plugins (exit 2 on error)\n"
     "  sign   -c FILE ENDPOINT [--body TEXT|@FILE]\n"
     "                              print the headers the endpoint accepts now for that body (default: stdin)\n"
+    "  send-example -c FILE ENDPOINT [EXAMPLE] [--url http://HOST:PORT]\n"
+    "                              post an example as a test run, signed as its sender would (test: true)\n"
     "  tail   -c FILE [ENDPOINT] [--brokers ADDR] [--from-beginning] [-n N] [--timeout DUR]\n"
     "                              print the events in the endpoints' topics as JSON lines\n"
     "  decode                      print the envelope on stdin as JSON\n"
@@ -69,6 +72,7 @@ typedef struct hb_args {
     long max_events;
     uint64_t timeout_ms;
     const char *body; /* sign --body TEXT|@FILE */
+    const char *url;  /* send-example --url http://HOST:PORT */
 } hb_args_t;
 
 static void hb_print_help(void)
@@ -81,13 +85,11 @@ static void hb_print_help(void)
 
 static int hb_parse_args(int argc, char **argv, hb_args_t *args)
 {
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                             {"brokers", required_argument, NULL, 'b'},
-                                             {"from-beginning", no_argument, NULL, 'B'},
-                                             {"timeout", required_argument, NULL, 't'},
-                                             {"body", required_argument, NULL, 'd'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},   {"brokers", required_argument, NULL, 'b'},
+        {"from-beginning", no_argument, NULL, 'B'}, {"timeout", required_argument, NULL, 't'},
+        {"body", required_argument, NULL, 'd'},     {"url", required_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:b:n:h", longopts, NULL)) != -1) {
@@ -103,6 +105,9 @@ static int hb_parse_args(int argc, char **argv, hb_args_t *args)
             break;
         case 'd':
             args->body = optarg;
+            break;
+        case 'u':
+            args->url = optarg;
             break;
         case 'n': {
             char *end;
@@ -179,6 +184,85 @@ static int hb_cmd_check(hb_args_t *args)
     hb_registry_free(reg);
     hb_config_free(cfg);
     return 0;
+}
+
+/*
+ * send-example -c FILE ENDPOINT [EXAMPLE] [--url http://HOST:PORT]: the example (the first by default) signed with
+ * the endpoint's own scheme and posted as a test run (its event carries test: true) to the bridge of the config's
+ * first listen address, or to --url. Plain HTTP: for an HTTPS bridge, use `hookbridge sign` and curl.
+ */
+static int hb_cmd_send_example(hb_args_t *args, int argc, char **argv, int first)
+{
+    if (first >= argc) {
+        fprintf(stderr, "hookbridge send-example: name the endpoint\n");
+        return HB_EXIT_USAGE;
+    }
+    hb_config_t *cfg = hb_load_or_exit(args->config);
+    const hb_endpoint_config_t *ep = hb_config_find_endpoint(cfg, argv[first]);
+    const hb_example_t *ex = NULL;
+    for (size_t i = 0; ep != NULL && i < ep->num_examples; i++)
+        if (first + 1 >= argc || strcmp(ep->examples[i].id, argv[first + 1]) == 0) {
+            ex = &ep->examples[i];
+            break;
+        }
+    int ret = HB_EXIT_USAGE;
+    char err[256], host[256] = "", port[16] = "";
+    hb_buf_t request, answer;
+    hb_buf_init(&request);
+    hb_buf_init(&answer);
+    hb_verifier_t *v = NULL;
+    if (ex == NULL) {
+        fprintf(stderr, "hookbridge send-example: %s\n",
+                ep == NULL         ? "no such endpoint"
+                : first + 1 < argc ? "no such example"
+                                   : "the endpoint has no examples");
+        goto Exit;
+    }
+    if (args->url != NULL) { /* http://HOST[:PORT][/...] */
+        const char *h = strncmp(args->url, "http://", 7) == 0 ? args->url + 7 : NULL;
+        size_t hl = h != NULL ? strcspn(h, "/") : 0;
+        const char *colon = h != NULL ? memchr(h, ':', hl) : NULL;
+        if (h == NULL || hl == 0 || hl >= sizeof(host) ||
+            (colon != NULL && (size_t)(h + hl - colon - 1) >= sizeof(port))) {
+            fprintf(stderr, "hookbridge send-example: --url takes http://HOST[:PORT] (for https, use `hookbridge sign` "
+                            "and curl)\n");
+            goto Exit;
+        }
+        snprintf(host, sizeof(host), "%.*s", (int)(colon != NULL ? colon - h : (ptrdiff_t)hl), h);
+        snprintf(port, sizeof(port), "%.*s", colon != NULL ? (int)(h + hl - colon - 1) : 2,
+                 colon != NULL ? colon + 1 : "80");
+    } else {
+        const hb_listen_t *l = &cfg->server.listen[0];
+        snprintf(host, sizeof(host), "%s",
+                 *l->host == '\0' || strcmp(l->host, "0.0.0.0") == 0 ? "127.0.0.1"
+                 : strcmp(l->host, "::") == 0                        ? "::1"
+                                                                     : l->host);
+        snprintf(port, sizeof(port), "%s", l->port);
+    }
+    ret = 1;
+    if ((v = hb_verifier_new(&ep->verify, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "hookbridge send-example: %s\n", err);
+        goto Exit;
+    }
+    if (hb_testrun_request(v, ep->id, ex->payload_json, host, port, &request) != 0) {
+        fprintf(stderr, "hookbridge send-example: endpoint \"%s\": %.*s\n", ep->id, (int)request.len, request.base);
+        goto Exit;
+    }
+    int status = 0;
+    if (hb_testrun_exchange(host, port, &request, 30, &status, &answer, err, sizeof(err)) != 0) {
+        fprintf(stderr, "hookbridge send-example: %s\n", err);
+        goto Exit;
+    }
+    printf("%d %.*s", status, (int)answer.len, answer.base);
+    if (answer.len == 0 || answer.base[answer.len - 1] != '\n')
+        putchar('\n');
+    ret = status >= 200 && status < 300 ? 0 : 1;
+Exit:
+    hb_buf_dispose(&request);
+    hb_buf_dispose(&answer);
+    hb_verifier_free(v);
+    hb_config_free(cfg);
+    return ret;
 }
 
 static int hb_cmd_sign(hb_args_t *args, int argc, char **argv, int first)
@@ -374,6 +458,8 @@ int main(int argc, char **argv)
         return hb_cmd_check(&args);
     if (strcmp(cmd, "sign") == 0)
         return hb_cmd_sign(&args, argc, argv, first);
+    if (strcmp(cmd, "send-example") == 0)
+        return hb_cmd_send_example(&args, argc, argv, first);
     if (strcmp(cmd, "tail") == 0)
         return hb_cmd_tail(&args, argc, argv, first);
     if (strcmp(cmd, "decode") == 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
@@ -176,3 +177,29 @@ def test_an_example_is_sent_as_a_signed_test_run(start_bridge, kafka_bootstrap):
     assert requests.post(admin_url(port, "/api/endpoints/gh/examples/nope/send"), timeout=30).status_code == 404
     assert requests.post(admin_url(port, "/api/endpoints/nope/examples/push/send"), timeout=30).status_code == 404
     assert requests.get(admin_url(port, "/api/endpoints/gh/examples/push/send"), timeout=30).status_code == 405
+
+
+def test_send_example_posts_a_signed_test_run(start_bridge, kafka_bootstrap):
+    from conftest import run_hookbridge
+    bridge = start_bridge([
+        {"id": "stripe", "verify": {"provider": "stripe", "secret": "whsec_" + SECRET},
+         "examples": [{"id": "paid", "name": "Paid", "payload": {"type": "invoice.paid"}},
+                      {"id": "failed", "name": "Failed", "payload": {"type": "invoice.payment_failed"}}]},
+        {"id": "keyed", "verify": {"provider": "discord", "publicKey": "b" * 64},
+         "examples": [{"id": "ping", "name": "Ping", "payload": {"type": 1}}]}])
+    url = f"http://127.0.0.1:{bridge.port}"
+    sent = run_hookbridge(["send-example", "-c", str(bridge.config_path), "stripe", "failed", "--url", url])
+    assert sent.returncode == 0, sent.stderr.decode()
+    status, _, answer = sent.stdout.decode().partition(" ")
+    assert status == "200" and json.loads(answer)["ok"] is True
+    first = run_hookbridge(["send-example", "-c", str(bridge.config_path), "stripe", "--url", url])  # the first
+    assert first.returncode == 0, first.stderr.decode()
+    records = read_topic(kafka_bootstrap, bridge.topic("stripe"), 2)
+    assert [(r.envelope["json"]["type"], r.envelope["test"], r.envelope["verified"]) for r in records] == [
+        ("invoice.payment_failed", True, "stripe"), ("invoice.paid", True, "stripe")]
+    cannot = run_hookbridge(["send-example", "-c", str(bridge.config_path), "keyed", "--url", url])
+    assert cannot.returncode == 1 and b"key hookbridge does not hold" in cannot.stderr, cannot.stderr
+    unknown = run_hookbridge(["send-example", "-c", str(bridge.config_path), "stripe", "nope", "--url", url])
+    assert unknown.returncode == 2 and b"no such example" in unknown.stderr
+    https = run_hookbridge(["send-example", "-c", str(bridge.config_path), "stripe", "--url", "https://x"])
+    assert https.returncode == 2 and b"hookbridge sign" in https.stderr
