@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "consume.h"
 #include "body.h"
 #include "envelope.h"
 #include "filter.h"
@@ -31,6 +32,10 @@ static const char usage[] =
     "                              post an example as a test run, signed as its sender would (test: true)\n"
     "  tail   -c FILE [ENDPOINT] [--brokers ADDR] [--from-beginning] [-n N] [--timeout DUR]\n"
     "                              print the events in the endpoints' topics as JSON lines\n"
+    "  consume -c FILE --group NAME [ENDPOINT ...] [--topic T ...] --exec CMD [--max-attempts 5] [--backoff 1s]\n"
+    "          [--concurrency 4] [--grace 10s] [--brokers ADDR] [-n N]\n"
+    "                              run CMD once per event (the event as JSON on stdin), commit after it succeeded,\n"
+    "                              retry with backoff, then move the event to <topic>.dlq\n"
     "  decode                      print the envelope on stdin as JSON\n"
     "  match  FILTER [PAYLOAD]     does the EventFilter match the payload? (JSON text or @file; PAYLOAD from\n"
     "                              stdin when absent, empty = no payload) exit 0 match, 1 no match, 2 bad filter\n"
@@ -73,7 +78,35 @@ typedef struct hb_args {
     uint64_t timeout_ms;
     const char *body; /* sign --body TEXT|@FILE */
     const char *url;  /* send-example --url http://HOST:PORT */
+    /* consume */
+    const char *group, *exec;
+    const char *topics[32];
+    size_t num_topics;
+    long max_attempts, concurrency;
+    uint64_t backoff_ms, grace_ms;
 } hb_args_t;
+
+/* A positive number option, or exit 2. */
+static long hb_opt_number(const char *name, const char *text)
+{
+    char *end;
+    long n = strtol(text, &end, 10);
+    if (*end != '\0' || n <= 0) {
+        fprintf(stderr, "hookbridge: %s takes a positive number\n", name);
+        exit(HB_EXIT_USAGE);
+    }
+    return n;
+}
+
+static uint64_t hb_opt_duration(const char *name, const char *text)
+{
+    uint64_t ms;
+    if (hb_parse_duration(text, &ms) != 0) {
+        fprintf(stderr, "hookbridge: %s takes a duration such as 10s\n", name);
+        exit(HB_EXIT_USAGE);
+    }
+    return ms;
+}
 
 static void hb_print_help(void)
 {
@@ -85,11 +118,21 @@ static void hb_print_help(void)
 
 static int hb_parse_args(int argc, char **argv, hb_args_t *args)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},   {"brokers", required_argument, NULL, 'b'},
-        {"from-beginning", no_argument, NULL, 'B'}, {"timeout", required_argument, NULL, 't'},
-        {"body", required_argument, NULL, 'd'},     {"url", required_argument, NULL, 'u'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"brokers", required_argument, NULL, 'b'},
+                                             {"from-beginning", no_argument, NULL, 'B'},
+                                             {"timeout", required_argument, NULL, 't'},
+                                             {"body", required_argument, NULL, 'd'},
+                                             {"url", required_argument, NULL, 'u'},
+                                             {"group", required_argument, NULL, 'g'},
+                                             {"exec", required_argument, NULL, 'x'},
+                                             {"topic", required_argument, NULL, 'T'},
+                                             {"max-attempts", required_argument, NULL, 'A'},
+                                             {"backoff", required_argument, NULL, 'K'},
+                                             {"concurrency", required_argument, NULL, 'C'},
+                                             {"grace", required_argument, NULL, 'G'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:b:n:h", longopts, NULL)) != -1) {
@@ -109,20 +152,36 @@ static int hb_parse_args(int argc, char **argv, hb_args_t *args)
         case 'u':
             args->url = optarg;
             break;
-        case 'n': {
-            char *end;
-            args->max_events = strtol(optarg, &end, 10);
-            if (*end != '\0' || args->max_events <= 0) {
-                fprintf(stderr, "hookbridge: -n takes a positive number\n");
-                exit(HB_EXIT_USAGE);
-            }
+        case 'g':
+            args->group = optarg;
             break;
-        }
-        case 't':
-            if (hb_parse_duration(optarg, &args->timeout_ms) != 0) {
-                fprintf(stderr, "hookbridge: --timeout takes a duration such as 10s\n");
+        case 'x':
+            args->exec = optarg;
+            break;
+        case 'T':
+            if (args->num_topics == HB_ARRAY_SIZE(args->topics)) {
+                fprintf(stderr, "hookbridge: at most %zu --topic\n", HB_ARRAY_SIZE(args->topics));
                 exit(HB_EXIT_USAGE);
             }
+            args->topics[args->num_topics++] = optarg;
+            break;
+        case 'A':
+            args->max_attempts = hb_opt_number("--max-attempts", optarg);
+            break;
+        case 'C':
+            args->concurrency = hb_opt_number("--concurrency", optarg);
+            break;
+        case 'K':
+            args->backoff_ms = hb_opt_duration("--backoff", optarg);
+            break;
+        case 'G':
+            args->grace_ms = hb_opt_duration("--grace", optarg);
+            break;
+        case 'n':
+            args->max_events = hb_opt_number("-n", optarg);
+            break;
+        case 't':
+            args->timeout_ms = hb_opt_duration("--timeout", optarg);
             break;
         case 'h':
             hb_print_help();
@@ -306,13 +365,36 @@ Exit:
     return ret;
 }
 
-/* Adds topic to the ones tail reads unless it is there already (endpoints and triggers may share one). */
-static void hb_tail_add_topic(hb_tail_options_t *opts, const char *topic)
+/*
+ * The topics an endpoint publishes to (its own, or with triggers the distinct topics of its triggers), for every
+ * endpoint or the one named only; each once. out has room for every endpoint and trigger. Returns how many.
+ */
+static size_t hb_endpoint_topics(const hb_config_t *cfg, const char *only, const char **out)
 {
-    for (size_t i = 0; i < opts->num_topics; i++)
-        if (strcmp(opts->topics[i], topic) == 0)
-            return;
-    opts->topics[opts->num_topics++] = topic;
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->num_endpoints; i++) {
+        const hb_endpoint_config_t *ep = &cfg->endpoints[i];
+        if (only != NULL && strcmp(only, ep->id) != 0)
+            continue;
+        size_t count = ep->num_triggers > 0 ? ep->num_triggers : 1;
+        for (size_t t = 0; t < count; t++) {
+            const char *topic = ep->num_triggers > 0 ? ep->triggers[t].topic : ep->topic;
+            size_t k = 0;
+            while (k < n && strcmp(out[k], topic) != 0)
+                k++;
+            if (k == n)
+                out[n++] = topic;
+        }
+    }
+    return n;
+}
+
+static size_t hb_topic_room(const hb_config_t *cfg)
+{
+    size_t room = 1;
+    for (size_t i = 0; i < cfg->num_endpoints; i++)
+        room += 1 + cfg->endpoints[i].num_triggers;
+    return room;
 }
 
 static int hb_cmd_tail(hb_args_t *args, int argc, char **argv, int first)
@@ -324,25 +406,13 @@ static int hb_cmd_tail(hb_args_t *args, int argc, char **argv, int first)
                               .from_beginning = args->from_beginning,
                               .max_events = args->max_events,
                               .timeout_ms = args->timeout_ms};
-    size_t max_topics = 0;
-    for (size_t i = 0; i < cfg->num_endpoints; i++)
-        max_topics += 1 + cfg->endpoints[i].num_triggers;
-    opts.topics = hb_xcalloc(max_topics, sizeof(char *));
+    opts.topics = hb_xcalloc(hb_topic_room(cfg), sizeof(char *));
     if (strcmp(brokers, "embedded") == 0) {
         fprintf(stderr, "hookbridge tail: the embedded broker lives inside `hookbridge serve`; pass the address it "
                         "printed: --brokers 127.0.0.1:PORT\n");
         goto Exit;
     }
-    for (size_t i = 0; i < cfg->num_endpoints; i++) {
-        const hb_endpoint_config_t *ep = &cfg->endpoints[i];
-        if (first < argc && strcmp(argv[first], ep->id) != 0)
-            continue;
-        /* where the endpoint publishes: its topic, or with triggers the distinct topics of its triggers */
-        if (ep->num_triggers == 0)
-            hb_tail_add_topic(&opts, ep->topic);
-        for (size_t t = 0; t < ep->num_triggers; t++)
-            hb_tail_add_topic(&opts, ep->triggers[t].topic);
-    }
+    opts.num_topics = hb_endpoint_topics(cfg, first < argc ? argv[first] : NULL, opts.topics);
     if (opts.num_topics == 0) {
         fprintf(stderr, "hookbridge tail: no endpoint \"%s\" in %s\n", argv[first], args->config);
         goto Exit;
@@ -350,6 +420,52 @@ static int hb_cmd_tail(hb_args_t *args, int argc, char **argv, int first)
     ret = hb_tail_run(&opts, stdout);
 Exit:
     free(opts.topics);
+    hb_config_free(cfg);
+    return ret;
+}
+
+/* consume -c FILE --group NAME [ENDPOINT ...] [--topic T ...] --exec CMD: the job runner (consume.h). */
+static int hb_cmd_consume(hb_args_t *args, int argc, char **argv, int first)
+{
+    if (args->group == NULL || args->exec == NULL) {
+        fprintf(stderr, "hookbridge consume: --group NAME and --exec CMD are required\n");
+        return HB_EXIT_USAGE;
+    }
+    hb_config_t *cfg = hb_load_or_exit(args->config);
+    const char *brokers = args->brokers != NULL ? args->brokers : cfg->kafka.brokers;
+    int ret = HB_EXIT_USAGE;
+    const char **topics =
+        hb_xcalloc(hb_topic_room(cfg) * (size_t)(argc - first + 1) + args->num_topics, sizeof(char *));
+    size_t n = 0;
+    for (size_t i = 0; i < args->num_topics; i++)
+        topics[n++] = args->topics[i];
+    for (int a = first; a < argc; a++) {
+        size_t got = hb_endpoint_topics(cfg, argv[a], topics + n);
+        if (got == 0) {
+            fprintf(stderr, "hookbridge consume: no endpoint \"%s\" in %s\n", argv[a], args->config);
+            goto Exit;
+        }
+        n += got;
+    }
+    if (n == 0) /* neither endpoints nor topics named: every endpoint's */
+        n = hb_endpoint_topics(cfg, NULL, topics);
+    if (strcmp(brokers, "embedded") == 0) {
+        fprintf(stderr, "hookbridge consume: the embedded broker lives inside `hookbridge serve`; pass --brokers\n");
+        goto Exit;
+    }
+    hb_consume_options_t opts = {.brokers = brokers,
+                                 .group = args->group,
+                                 .topics = topics,
+                                 .num_topics = n,
+                                 .command = args->exec,
+                                 .max_attempts = args->max_attempts > 0 ? (int)args->max_attempts : 5,
+                                 .backoff_ms = args->backoff_ms > 0 ? args->backoff_ms : 1000,
+                                 .concurrency = args->concurrency > 0 ? (int)args->concurrency : 4,
+                                 .grace_ms = args->grace_ms > 0 ? args->grace_ms : 10000,
+                                 .max_events = args->max_events};
+    ret = hb_consume_run(&opts);
+Exit:
+    free(topics);
     hb_config_free(cfg);
     return ret;
 }
@@ -458,6 +574,8 @@ int main(int argc, char **argv)
         return hb_cmd_check(&args);
     if (strcmp(cmd, "sign") == 0)
         return hb_cmd_sign(&args, argc, argv, first);
+    if (strcmp(cmd, "consume") == 0)
+        return hb_cmd_consume(&args, argc, argv, first);
     if (strcmp(cmd, "send-example") == 0)
         return hb_cmd_send_example(&args, argc, argv, first);
     if (strcmp(cmd, "tail") == 0)
