@@ -935,7 +935,8 @@ static void hb_parse_verify(hb_loader_t *l, yaml_node_t *node, hb_verify_config_
         free(path);
         if (v->plugin_symbol == NULL)
             hb_errorf(l, node, "verify.plugin needs symbol (the hookbridge_verifier_t the plugin exports)");
-        if (v->provider != NULL || vc.header_node != NULL || has_secret || has_public)
+        if (v->provider != NULL || vc.header_node != NULL || has_secret || has_public || vc.algorithm_node != NULL ||
+            vc.encoding_node != NULL || v->verify_token != NULL || v->tolerance_ms != 0)
             hb_errorf(l, node, "verify.plugin takes only symbol and config: the plugin reads its own secrets");
         if (vc.config_node != NULL) {
             msgpack_sbuffer sb;

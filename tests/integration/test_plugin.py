@@ -56,6 +56,9 @@ def test_check_loads_the_plugin_and_reports_its_errors(tmp_path):
     assert code == 2 and "missing.so" in out, out
     code, out = check({"plugin": plugin_path()})
     assert code == 2 and "verify.plugin needs symbol" in out, out
+    code, out = check({"plugin": plugin_path(), "symbol": "hookbridge_apikey", "config": {"keys": ["k"]},
+                       "tolerance": "5m"})
+    assert code == 2 and "verify.plugin takes only symbol and config" in out, out
     # a relative path is taken from the config file's folder
     (tmp_path / "plugins").mkdir()
     (tmp_path / "plugins" / "apikey.so").symlink_to(plugin_path())
