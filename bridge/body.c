@@ -744,8 +744,7 @@ Fail:
 
 /* ---- application/x-www-form-urlencoded ---- */
 
-/* Appends s to buf as UTF-8, each maximal subpart of an invalid sequence replaced by U+FFFD (as TextDecoder). */
-static void hb_utf8_append_fixed(hb_buf_t *buf, const char *s, size_t len)
+void hb_utf8_append_fixed(hb_buf_t *buf, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     hb_buf_reserve(buf, len);

@@ -6,6 +6,8 @@
 
 #include <msgpack.h>
 
+#include "util.h"
+
 /** The nesting depth the server allows (arrays and objects; a scalar at the top is depth 0). */
 #define HB_BODY_MAX_DEPTH 64
 
@@ -43,5 +45,8 @@ int hb_json_to_msgpack(const char *text, size_t len, int max_depth, msgpack_sbuf
  * the order of their first appearance. Appends one map to out. Never fails. Pure, any thread.
  */
 void hb_form_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out);
+
+/** Appends s to buf as UTF-8, each maximal subpart of an invalid sequence replaced by U+FFFD (as TextDecoder). */
+void hb_utf8_append_fixed(hb_buf_t *buf, const char *s, size_t len);
 
 #endif

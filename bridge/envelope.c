@@ -3,12 +3,24 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "body.h"
 #include "json.h"
 
+/* A msgpack str must be UTF-8: what a sender put in a path, query or header that is not gets U+FFFD, as decode and
+   the consumers' decoders would print it anyway (the body, a bin, stays byte-exact). */
 static void hb_pack_strn(msgpack_packer *pk, const char *s, size_t len)
 {
-    msgpack_pack_str(pk, len);
-    msgpack_pack_str_body(pk, s, len);
+    if (hb_utf8_valid(s, len)) {
+        msgpack_pack_str(pk, len);
+        msgpack_pack_str_body(pk, s, len);
+        return;
+    }
+    hb_buf_t fixed;
+    hb_buf_init(&fixed);
+    hb_utf8_append_fixed(&fixed, s, len);
+    msgpack_pack_str(pk, fixed.len);
+    msgpack_pack_str_body(pk, fixed.base, fixed.len);
+    hb_buf_dispose(&fixed);
 }
 
 static void hb_pack_cstr(msgpack_packer *pk, const char *s)
