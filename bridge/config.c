@@ -1563,6 +1563,14 @@ static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node
                     tc->topic_node = hb_node(l, p->value);
     } else if (strcmp(key, "log") == 0) {
         hb_each_key(l, v, "log", hb_log_key, tc->cfg);
+    } else if (strcmp(key, "redactHeaders") == 0) {
+        for (size_t i = 0; i < tc->cfg->num_redact_headers; i++)
+            free(tc->cfg->redact_headers[i]);
+        tc->cfg->num_redact_headers = 0;
+        if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top != v->data.sequence.items.start)
+            hb_get_str_list(l, v, "redactHeaders", &tc->cfg->redact_headers, &tc->cfg->num_redact_headers);
+        /* [] is allowed: the headers travel on as they came */
+        tc->cfg->redact_set = 1;
     } else if (strcmp(key, "watch") == 0) {
         hb_get_bool(l, v, "watch", &tc->cfg->watch);
     } else if (strcmp(key, "durability") == 0) {
@@ -1576,7 +1584,8 @@ static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node
         tc->endpoints = v;
     } else {
         hb_unknown_key(l, k, key,
-                       "the configuration (expected server, admin, kafka, log, watch, durability, endpoints)");
+                       "the configuration (expected server, admin, kafka, log, watch, redactHeaders, durability, "
+                       "endpoints)");
     }
     return 0;
 }
@@ -1640,6 +1649,15 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
         cfg->kafka.topic_template = hb_xstrdup("webhooks.{id}");
     if (cfg->kafka.delivery_timeout_ms == 0)
         cfg->kafka.delivery_timeout_ms = HB_DEFAULT_DELIVERY_TIMEOUT_MS;
+    if (!cfg->redact_set) { /* the credentials a proxy or a sender may put in a request */
+        static const char *const credentials[] = {"authorization", "cookie", "proxy-authorization"};
+        cfg->redact_headers = hb_xcalloc(HB_ARRAY_SIZE(credentials), sizeof(char *));
+        for (size_t i = 0; i < HB_ARRAY_SIZE(credentials); i++)
+            cfg->redact_headers[cfg->num_redact_headers++] = hb_xstrdup(credentials[i]);
+    }
+    for (size_t i = 0; i < cfg->num_redact_headers; i++)
+        for (char *c = cfg->redact_headers[i]; *c != '\0'; c++)
+            *c = (char)tolower((unsigned char)*c);
     if (cfg->kafka.readiness_window_ms == 0)
         cfg->kafka.readiness_window_ms = 30000;
 
@@ -1701,6 +1719,9 @@ void hb_config_free(hb_config_t *cfg)
     if (cfg == NULL)
         return;
     free(cfg->path);
+    for (size_t i = 0; i < cfg->num_redact_headers; i++)
+        free(cfg->redact_headers[i]);
+    free(cfg->redact_headers);
     for (size_t i = 0; i < cfg->num_files; i++)
         free(cfg->files[i]);
     free(cfg->files);

@@ -111,7 +111,10 @@ typedef struct hb_listen {
 
 typedef struct hb_config {
     char *path;
-    int watch;    /* `watch: true`: a change of the file or of a secretFile reloads, as SIGHUP does */
+    int watch;             /* `watch: true`: a change of the file or of a secretFile reloads, as SIGHUP does */
+    char **redact_headers; /* `redactHeaders` (lower-cased): values replaced in envelopes; default the credentials */
+    size_t num_redact_headers;
+    int redact_set;
     char **files; /* what the configuration was read from: the file itself, then every secretFile */
     size_t num_files;
     struct {

@@ -39,6 +39,12 @@ hb_registry_t *hb_registry_new(const hb_config_t *cfg, char *err, size_t errlen)
             return NULL;
         }
         ep->trigger_topics = hb_xcalloc(ep->cfg->num_triggers, sizeof(void *));
+        const char *secret_header = hb_verifier_secret_header(ep->verifier);
+        ep->redact = hb_xcalloc(cfg->num_redact_headers + 1, sizeof(char *));
+        for (size_t r = 0; r < cfg->num_redact_headers; r++)
+            ep->redact[ep->num_redact++] = cfg->redact_headers[r];
+        if (secret_header != NULL) /* the shared token is the secret: it never travels on */
+            ep->redact[ep->num_redact++] = secret_header;
         if (ep->cfg->dedupe_size > 0)
             ep->dedupe = hb_dedupe_new(ep->cfg->dedupe_size, ep->cfg->dedupe_max_age_ms);
         const hb_respond_config_t *rw = ep->cfg->respond_with;
@@ -61,6 +67,7 @@ void hb_registry_free(hb_registry_t *reg)
         hb_verifier_free(reg->endpoints[i].verifier);
         free(reg->endpoints[i].trigger_topics);
         hb_dedupe_free(reg->endpoints[i].dedupe);
+        free(reg->endpoints[i].redact);
     }
     free(reg->endpoints);
     free(reg->sorted);

@@ -61,6 +61,8 @@ typedef struct hb_endpoint {
     hb_reason_count_t rejections[HB_MAX_REASONS]; /* the last slot is HB_REASON_OTHER */
     hb_latency_t latency;                         /* of published events: received → last delivery report */
     struct hb_dedupe *dedupe;                     /* the published ids of the window, or NULL (deduplicate off) */
+    const char **redact; /* header names redacted in its envelopes: redactHeaders and a token scheme's header */
+    size_t num_redact;
     hb_recent_entry_t recent[HB_RECENT];
     atomic_ulong recent_next;
 } hb_endpoint_t;

@@ -83,7 +83,7 @@ static void hb_pack_query(msgpack_packer *pk, const char *q, size_t len)
 }
 
 /* Packs the headers as a map; a name seen again is joined to the first with ", " (as fetch's Headers does). */
-static void hb_pack_headers(msgpack_packer *pk, const hb_request_t *req)
+static void hb_pack_headers(msgpack_packer *pk, const hb_request_t *req, const char *const *redact, size_t nredact)
 {
     size_t unique = 0;
     for (size_t i = 0; i < req->num_headers; i++) {
@@ -116,7 +116,13 @@ static void hb_pack_headers(msgpack_packer *pk, const hb_request_t *req)
                 count++;
             }
         }
-        hb_pack_strn(pk, count == 1 ? h->value : joined.base, count == 1 ? h->value_len : joined.len);
+        int redacted = 0; /* a credential (Authorization, Cookie, a shared token) never travels on in the event */
+        for (size_t r = 0; r < nredact && !redacted; r++)
+            redacted = strlen(redact[r]) == h->name_len && memcmp(redact[r], h->name, h->name_len) == 0;
+        if (redacted)
+            hb_pack_cstr(pk, HB_REDACTED);
+        else
+            hb_pack_strn(pk, count == 1 ? h->value : joined.base, count == 1 ? h->value_len : joined.len);
     }
     hb_buf_dispose(&joined);
 }
@@ -162,7 +168,7 @@ size_t hb_envelope_encode(const hb_envelope_fields_t *ev, msgpack_sbuffer *out)
     else
         msgpack_pack_map(&pk, 0);
     hb_pack_cstr(&pk, "headers");
-    hb_pack_headers(&pk, req);
+    hb_pack_headers(&pk, req, ev->redact, ev->num_redact);
     hb_pack_cstr(&pk, "remoteAddr");
     hb_pack_cstr(&pk, req->remote_addr);
     hb_pack_cstr(&pk, "contentType");

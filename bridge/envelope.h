@@ -13,6 +13,9 @@
 #define HB_ENVELOPE_JSON_CONTENT_TYPE "application/vnd.hookbridge.event.v1+json"
 
 /** What goes into one envelope besides the request itself. Borrowed. */
+/** What a redacted header's value becomes in the envelope. */
+#define HB_REDACTED "[redacted]"
+
 /** The request header that marks a (verified) request as a test run from an example. */
 #define HB_TEST_HEADER "x-hookbridge-test"
 
@@ -26,7 +29,9 @@ typedef struct hb_envelope_fields {
     size_t json_len;
     const char *const *triggers; /* names of the triggers that route the event to this topic */
     size_t num_triggers;
-    int test; /* a test run sent from an example: `test: true` (absent otherwise) */
+    int test;                  /* a test run sent from an example: `test: true` (absent otherwise) */
+    const char *const *redact; /* lower-case header names whose values become HB_REDACTED (credentials) */
+    size_t num_redact;
 } hb_envelope_fields_t;
 
 /**

@@ -885,7 +885,9 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
                                    .json_len = body != NULL ? pb.sb.size : 0,
                                    /* a verified request that says it is a test run (the admin port's example
                                       sender, `hookbridge send-example`) is marked so: consumers may skip it */
-                                   .test = hb_request_header(&hreq, HB_TEST_HEADER, strlen(HB_TEST_HEADER)) != NULL};
+                                   .test = hb_request_header(&hreq, HB_TEST_HEADER, strlen(HB_TEST_HEADER)) != NULL,
+                                   .redact = ep->redact,
+                                   .num_redact = ep->num_redact};
     hb_publish(srv, t, &fields, routes, nroutes, body);
 Exit:
     hb_buf_dispose(&hs.body);

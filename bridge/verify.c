@@ -338,6 +338,11 @@ void hb_verifier_free(hb_verifier_t *v)
     free(v);
 }
 
+const char *hb_verifier_secret_header(const hb_verifier_t *v)
+{
+    return !v->none && v->plugin == NULL && v->p.fmt == HB_FMT_TOKEN ? v->sig_lc : NULL;
+}
+
 const char *hb_verifier_scheme(const hb_verifier_t *v)
 {
     return v->scheme;

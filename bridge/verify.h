@@ -43,6 +43,8 @@ void hb_verifier_free(hb_verifier_t *v);
  * mismatch", "No signature matched", "Timestamp outside tolerance", "Missing secret", ...). Any thread.
  */
 hb_status_t hb_verifier_check(const hb_verifier_t *v, const hb_request_t *req, const char **reason);
+/** The lower-case header that carries the secret itself (gitlab's shared token), or NULL: it is redacted. */
+const char *hb_verifier_secret_header(const hb_verifier_t *v);
 /** The scheme recorded in the envelope's `verified` field: "hmac-sha256", "github", "plugin:NAME", "none". */
 const char *hb_verifier_scheme(const hb_verifier_t *v);
 

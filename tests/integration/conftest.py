@@ -355,7 +355,7 @@ def start_bridge(
     started: list[Bridge] = []
 
     def start(endpoints: list[dict[str, Any]], server: Optional[dict] = None, kafka: Optional[dict] = None,
-              admin: Optional[dict] = None, log: Optional[dict] = None) -> Bridge:
+              admin: Optional[dict] = None, log: Optional[dict] = None, top: Optional[dict] = None) -> Bridge:
         name = f"hookbridge{len(started)}"
         config = {
             "server": {"listen": ["127.0.0.1:0"], "threads": 2, "drainDelay": "0s", **(server or {})},
@@ -366,6 +366,7 @@ def start_bridge(
             config["admin"] = admin
         if log is not None:
             config["log"] = log
+        config.update(top or {})  # any other top-level keys
         config_path = tmp_path / f"{name}.yaml"
         config_path.write_text(json.dumps(config, indent=2) + "\n")
         stderr_path = tmp_path / f"{name}.stderr"

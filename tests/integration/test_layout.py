@@ -106,3 +106,34 @@ def test_a_retry_of_a_published_delivery_is_answered_and_not_published_again(sta
     assert 'hookbridge_requests_total{endpoint="dedup",outcome="duplicate"} 1' in metrics
     assert 'hookbridge_requests_total{endpoint="small",outcome="duplicate"} 1' in metrics
     assert 'hookbridge_requests_total{endpoint="every",outcome="duplicate"} 0' in metrics
+
+
+def test_credentials_in_headers_are_redacted_in_the_envelope(start_bridge, kafka_bootstrap, tmp_path):
+    bridge = start_bridge([{"id": "creds", "verify": VERIFY},
+                           {"id": "gl", "verify": {"provider": "gitlab", "secret": "the-shared-token"}}])
+    body = b'{"n":1}'
+    resp = requests.post(bridge.url("creds"), data=body, timeout=30, headers={
+        "Content-Type": "application/json", "X-Sig": sign(SECRET, body), "Authorization": "Bearer abc",
+        "Cookie": "session=s3cr3t", "Proxy-Authorization": "Basic eHg6eXk=", "X-Other": "kept"})
+    assert resp.status_code == 200, resp.text
+    [record] = read_topic(kafka_bootstrap, bridge.topic("creds"), 1)
+    headers = record.envelope["headers"]
+    assert headers["authorization"] == headers["cookie"] == headers["proxy-authorization"] == "[redacted]"
+    assert headers["x-other"] == "kept" and headers["x-sig"] == sign(SECRET, body)  # a signature is not a secret
+    # gitlab's header carries the shared secret itself: redacted too
+    resp = requests.post(bridge.url("gl"), data=body, timeout=30,
+                         headers={"Content-Type": "application/json", "X-Gitlab-Token": "the-shared-token"})
+    assert resp.status_code == 200, resp.text
+    [record] = read_topic(kafka_bootstrap, bridge.topic("gl"), 1)
+    assert record.envelope["headers"]["x-gitlab-token"] == "[redacted]" and b"the-shared-token" not in record.value
+
+
+def test_redact_headers_is_configurable(start_bridge, kafka_bootstrap):
+    for n, (redact, expected) in enumerate((([], ("Bearer abc", "k1")), (["X-Api-Key"], ("Bearer abc", "[redacted]")))):
+        bridge = start_bridge([{"id": f"r{n}", "verify": "none"}], top={"redactHeaders": redact})
+        resp = requests.post(bridge.url(f"r{n}"), data=b"{}", timeout=30,
+                             headers={"Authorization": "Bearer abc", "X-API-Key": "k1"})
+        assert resp.status_code == 200, resp.text
+        [record] = read_topic(kafka_bootstrap, bridge.topic(f"r{n}"), 1)
+        headers = record.envelope["headers"]
+        assert (headers["authorization"], headers["x-api-key"]) == expected, redact

@@ -308,6 +308,7 @@ SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
     "log.level": lambda: config({"log": {"level": "debug"}}),
     "log.sampleRate": lambda: config({"log": {"sampleRate": 0.5}}),
     "watch": lambda: config({"watch": True}),
+    "redactHeaders": lambda: config({"redactHeaders": ["Authorization", "X-Api-Key"]}),
     "durability": lambda: config({"durability": "kafka"}),
     "endpoints": lambda: {"endpoints": [{"id": "a", "verify": "none"}, {"id": "b", "verify": GENERIC}]},
     "$defs.endpoint.id": lambda: config(id="Cal.com_bookings-2"),
