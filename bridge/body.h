@@ -8,8 +8,13 @@
 
 #include "util.h"
 
-/** The nesting depth the server allows (arrays and objects; a scalar at the top is depth 0). */
-#define HB_BODY_MAX_DEPTH 64
+/**
+ * The nesting depth the server allows (arrays and objects; a scalar at the top is depth 0). msgpack-c's unpacker
+ * (msgpack_unpack_next) reads at most 32 nested arrays and maps (MSGPACK_EMBED_STACK_SIZE, compiled into the
+ * library), and an envelope holds the body one level down: 31 keeps every parsed body readable, alone and in its
+ * envelope.
+ */
+#define HB_BODY_MAX_DEPTH 31
 
 /**
  * Parses JSON text (RFC 8259) and appends it as one msgpack value to out. 0 on success; -1 when the text is not

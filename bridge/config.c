@@ -436,7 +436,12 @@ static const msgpack_object *hb_yaml_object(hb_loader_t *l, yaml_node_t *node, m
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
     hb_yaml_to_msgpack(l, node, &pk, 0);
     size_t off = 0;
-    msgpack_unpack_next(up, sb->data, sb->size, &off);
+    if (msgpack_unpack_next(up, sb->data, sb->size, &off) != MSGPACK_UNPACK_SUCCESS) {
+        /* msgpack-c reads at most 32 nested levels (body.h): say so rather than go on with nil */
+        hb_errorf(l, node, "nested too deeply (at most 32 levels)");
+        msgpack_unpacked_destroy(up);
+        msgpack_unpacked_init(up);
+    }
     return &up->data;
 }
 

@@ -176,7 +176,8 @@ static int hb_event_json(const rd_kafka_message_t *m, hb_buf_t *json, hb_buf_t *
     int ok;
     if (strcmp(ct, HB_ENVELOPE_JSON_CONTENT_TYPE) == 0) {
         hb_buf_append(json, m->payload, m->len);
-        ok = hb_json_to_msgpack(m->payload, m->len, HB_BODY_MAX_DEPTH, &sb, NULL, 0) == 0;
+        /* the envelope holds the body one level down */
+        ok = hb_json_to_msgpack(m->payload, m->len, HB_BODY_MAX_DEPTH + 1, &sb, NULL, 0) == 0;
         packed = sb.data;
         packed_len = sb.size;
     } else {
@@ -269,8 +270,8 @@ static void hb_on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void
 /* The event, as it was, to <topic>.dlq with why in its headers; 0 once the broker has it. */
 static int hb_dead_letter(hb_consumer_t *c, const hb_part_t *p, const rd_kafka_message_t *m, const char *why)
 {
-    char err[256];
     if (c->dlq == NULL) {
+        char err[256];
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         if (rd_kafka_conf_set(conf, "bootstrap.servers", c->opts->brokers, err, sizeof(err)) != RD_KAFKA_CONF_OK ||
             rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)) != RD_KAFKA_CONF_OK ||

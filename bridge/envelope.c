@@ -204,12 +204,70 @@ static int hb_key_is(const msgpack_object *k, const char *name)
     return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && memcmp(k->via.str.ptr, name, n) == 0;
 }
 
+/*
+ * 1 when data is one msgpack value of exactly len bytes in which no array, map, str, bin or ext claims more than the
+ * bytes left. msgpack-c allocates a container's elements from its header before it reads them, so five bytes of a
+ * record that is not ours could otherwise make it ask for gigabytes; every element takes at least one byte.
+ */
+static int hb_msgpack_sane(const unsigned char *p, size_t len)
+{
+    static const unsigned char fixed[] = {/* 0xc0..0xdf: bytes after the type byte; 0xff: the size follows */
+                                          0, 0xff, 0,  0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 4,
+                                          8, 1,    2,  4,    8,    1,    2,    4,    8,    2,    3,
+                                          5, 9,    17, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    const unsigned char *end = p + len;
+    uint64_t pending = 1; /* values still to read */
+    while (pending > 0) {
+        if (p == end)
+            return 0;
+        unsigned c = *p++;
+        uint64_t items = 0, bytes = 0;
+        pending--;
+        if (c <= 0x7f || c >= 0xe0) {
+            continue;
+        } else if (c <= 0x8f) {
+            items = 2 * (uint64_t)(c & 0x0f);
+        } else if (c <= 0x9f) {
+            items = c & 0x0f;
+        } else if (c <= 0xbf) {
+            bytes = c & 0x1f;
+        } else if (fixed[c - 0xc0] != 0xff) {
+            bytes = fixed[c - 0xc0];
+        } else if (c == 0xc1) {
+            return 0; /* never used */
+        } else {
+            /* bin/ext/str 8, 16, 32 and array/map 16, 32: a big-endian size of 1, 2 or 4 bytes */
+            static const unsigned char width[] = {
+                [0x04] = 1, [0x05] = 2, [0x06] = 4, [0x07] = 1, [0x08] = 2, [0x09] = 4, [0x19] = 1,
+                [0x1a] = 2, [0x1b] = 4, [0x1c] = 2, [0x1d] = 4, [0x1e] = 2, [0x1f] = 4};
+            size_t w = width[c - 0xc0];
+            if ((size_t)(end - p) < w)
+                return 0;
+            uint64_t n = 0;
+            for (size_t i = 0; i < w; i++)
+                n = n << 8 | *p++;
+            if (c >= 0xdc)
+                items = c >= 0xde ? 2 * n : n;
+            else
+                bytes = n + (c >= 0xc7 && c <= 0xc9); /* an ext's type byte */
+        }
+        if (bytes > (uint64_t)(end - p))
+            return 0;
+        p += bytes;
+        pending += items;
+        if (pending > (uint64_t)(end - p))
+            return 0;
+    }
+    return p == end;
+}
+
 int hb_envelope_decode(msgpack_unpacked *up, const char *data, size_t len, hb_envelope_view_t *out, char *err,
                        size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     size_t off = 0;
-    if (msgpack_unpack_next(up, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
+    if (!hb_msgpack_sane((const unsigned char *)data, len) ||
+        msgpack_unpack_next(up, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
         snprintf(err, errlen, "not one msgpack value");
         return -1;
     }
@@ -271,7 +329,10 @@ static void hb_envelope_map_to_json(const msgpack_object *root, hb_buf_t *out)
             free(b64);
             continue;
         }
-        hb_msgpack_to_json(k, out);
+        if (k->type == MSGPACK_OBJECT_STR || k->type == MSGPACK_OBJECT_BIN) /* both written as JSON strings */
+            hb_msgpack_to_json(k, out);
+        else /* a number, nil...: "" as hb_msgpack_to_json() writes such keys inside, so that it stays JSON */
+            hb_buf_puts(out, "\"\"");
         hb_buf_putc(out, ':');
         hb_msgpack_to_json(v, out);
     }

@@ -154,7 +154,7 @@ static const msgpack_object *hb_map_get(const msgpack_object *map, const char *k
         return NULL;
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == keylen && memcmp(k->via.str.ptr, key, keylen) == 0)
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == keylen && hb_mem_eq(k->via.str.ptr, key, keylen))
             found = &map->via.map.ptr[i].val;
     }
     return found;
@@ -178,7 +178,7 @@ static int hb_strict_eq(const hb_scalar_t *s, const msgpack_object *o)
         if (!hb_obj_is_str(o))
             return 0;
         p = hb_obj_str(o, &len);
-        return len == s->len && memcmp(p, s->str, len) == 0;
+        return len == s->len && hb_mem_eq(p, s->str, len);
     }
     }
     return 0;
@@ -479,12 +479,13 @@ static int hb_op_match(const hb_op_t *op, const msgpack_object *v)
         if (v == NULL || !hb_obj_is_str(v))
             return 0;
         s = hb_obj_str(v, &len);
-        return len >= op->arg.len && memcmp(s, op->arg.str, op->arg.len) == 0;
+        return len >= op->arg.len && hb_mem_eq(s, op->arg.str, op->arg.len);
     case HB_OP_ENDS_WITH:
         if (v == NULL || !hb_obj_is_str(v))
             return 0;
         s = hb_obj_str(v, &len);
-        return len >= op->arg.len && memcmp(s + len - op->arg.len, op->arg.str, op->arg.len) == 0;
+        /* s may be NULL (an empty string): no arithmetic on it then */
+        return len >= op->arg.len && (op->arg.len == 0 || memcmp(s + len - op->arg.len, op->arg.str, op->arg.len) == 0);
     case HB_OP_IGNORE_CASE_EQUALS:
         if (v == NULL || !hb_obj_is_str(v))
             return 0;
@@ -831,7 +832,7 @@ int hb_query_get(const hb_request_t *req, const char *name, size_t namelen, hb_b
         const char *eq = memchr(q, '=', (size_t)(pe - q));
         const char *ke = eq != NULL ? eq : pe;
         hb_form_unescape(&key, q, (size_t)(ke - q));
-        if (key.len == namelen && memcmp(key.base, name, namelen) == 0) {
+        if (key.len == namelen && hb_mem_eq(key.base, name, namelen)) {
             last = eq != NULL ? eq + 1 : pe;
             last_end = pe;
         }

@@ -31,7 +31,7 @@ static const msgpack_object *hb_get(const msgpack_object *o, const char *key)
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
         if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(key) &&
-            memcmp(kv->key.via.str.ptr, key, kv->key.via.str.size) == 0)
+            hb_mem_eq(kv->key.via.str.ptr, key, kv->key.via.str.size))
             return &kv->val;
     }
     return NULL;

@@ -119,7 +119,7 @@ static const msgpack_object *hb_body_path(const msgpack_object *o, const char *p
             for (uint32_t k = 0; k < o->via.map.size; k++) {
                 const msgpack_object *key = &o->via.map.ptr[k].key;
                 if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == j - i &&
-                    memcmp(key->via.str.ptr, path + i, j - i) == 0)
+                    hb_mem_eq(key->via.str.ptr, path + i, j - i))
                     next = &o->via.map.ptr[k].val;
             }
         } else if (o->type == MSGPACK_OBJECT_ARRAY && j > i) {

@@ -43,7 +43,8 @@ char *hb_xstrdup(const char *s)
 char *hb_xstrndup(const char *s, size_t len)
 {
     char *p = hb_xmalloc(len + 1);
-    memcpy(p, s, len);
+    if (len != 0) /* s may be NULL then: msgpack-c's empty strings are */
+        memcpy(p, s, len);
     p[len] = '\0';
     return p;
 }

@@ -66,6 +66,15 @@ int hb_utf8_valid(const char *s, size_t len);
  */
 void hb_form_unescape(hb_buf_t *buf, const char *s, size_t len);
 
+/**
+ * 1 when the n bytes at a and b are equal. Unlike memcmp() it takes NULL when n is 0: msgpack-c hands an empty string
+ * as (NULL, 0), and memcmp(NULL, p, 0) is undefined behaviour.
+ */
+static inline int hb_mem_eq(const void *a, const void *b, size_t n)
+{
+    return n == 0 || __builtin_memcmp(a, b, n) == 0;
+}
+
 /** Case-insensitive ASCII comparison of two byte strings of the given lengths; 1 when equal. */
 int hb_strcase_eq(const char *a, size_t alen, const char *b, size_t blen);
 

@@ -96,6 +96,12 @@ static const struct {
      1,
      {"cfg.yaml:6:9: unknown key \"body\" in an example"}},
     {"top level is a list", "- a\n- b\n", 1, {"cfg.yaml:1:1: the configuration must be a mapping, not a list"}},
+    /* msgpack-c reads at most 32 nested levels: 33 made the payload nil without a word */
+    {"an example payload nested 33 deep",
+     "endpoints:\n  - id: a\n    verify: none\n    examples:\n      - id: e\n        name: E\n        payload: {a: "
+     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n",
+     1,
+     {"cfg.yaml:7:18: nested too deeply (at most 32 levels)"}},
     {"server is a scalar", "server: yes\n" EP, 1, {"cfg.yaml:1:9: server must be a mapping, not a scalar"}},
     {"listen is a mapping",
      "server:\n  listen: {a: b}\n" EP,
@@ -983,6 +989,19 @@ static char *render(const struct hb_template *tmpl, const char *method, const ch
     return hb_buf_release(&out);
 }
 
+/* fuzz_filter / fuzz_template: an empty key on a template's body path ("body..x") is msgpack-c's (NULL, 0) string */
+static void test_template_empty_key(void)
+{
+    char err[128];
+    hb_template_t *t = hb_template_compile("{{body..x}}|{{json body.}}|{{query.}}", err, sizeof(err));
+    if (!ok(t != NULL, "a template with empty path segments compiles"))
+        return;
+    char *got = render(t, "POST", "/w?=q", "{\"\":{\"x\":1}}");
+    is_str(got, "1|{\"\":{\"x\":1}}|q", "empty keys are followed and found (body. is the whole body)");
+    free(got);
+    hb_template_free(t);
+}
+
 static void test_respond_triggers(void)
 {
     hb_buf_t errors;
@@ -1246,6 +1265,7 @@ int main(void)
     test_full();
     test_defaults();
     test_respond_triggers();
+    test_template_empty_key();
     test_errors();
     test_expand();
     test_secret_file();

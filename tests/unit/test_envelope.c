@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "body.h"
 #include "envelope.h"
 #include "tap.h"
 
@@ -161,6 +162,13 @@ static const struct {
                           "body\xc4\x05z")},
     {"two values", B("\x83\xa1v\x01\xa2id\xa1x\xa4"
                      "body\xc4\x01z\xc0")},
+    /* fuzz_envelope: a container header claiming billions of elements made msgpack-c allocate them all first */
+    {"a map32 claiming 4 billion pairs", B("\xdf\xff\xff\xff\xff\xa1v\x01")},
+    {"an array32 claiming 4 billion items", B("\xdd\xff\xff\xff\xff\x01")},
+    {"a map claiming more pairs than bytes", B("\x83\xa1v\x01\xa2id\xa1x\xa4"
+                                               "body\xc4\x01z\x8a\xff\xff\xdf\xff\xff\xff")},
+    {"a str32 longer than the input", B("\x81\xa1v\xdb\xff\xff\xff\xf0z")},
+    {"an ext8 without its type byte", B("\x81\xa1v\xc7\x00")},
 };
 static const char minimal_ok[] = "\x83\xa1v\x01\xa2id\xa1x\xa4"
                                  "body\xc4\x01z"; /* the smallest accepted envelope */
@@ -405,7 +413,61 @@ static void test_bad(void)
     is_int(hb_envelope_to_json(minimal_ok, sizeof(minimal_ok) - 1, &json, err, sizeof(err)), 0,
            "a minimal v1 envelope converts (%s)", err);
     is_str(json.base, "{\"v\":1,\"id\":\"x\",\"body\":\"z\"}", "a minimal v1 envelope as JSON");
+    /* fuzz_envelope: keys that are not strings were printed as they are ({...,1:2}), which is not JSON */
+    static const char int_keys[] = "\x85\xa1v\x01\xa2id\xa1x\xa4"
+                                   "body\xc4\x01z\x01\x02\xc4\x01k\xc0";
+    json.len = 0;
+    is_int(hb_envelope_to_json(int_keys, sizeof(int_keys) - 1, &json, err, sizeof(err)), 0,
+           "an envelope with an int and a bin key converts (%s)", err);
+    is_str(json.base, "{\"v\":1,\"id\":\"x\",\"body\":\"z\",\"\":2,\"k\":null}",
+           "the int key is written \"\", the bin one as a string");
     hb_buf_dispose(&json);
+}
+
+/* fuzz_body: a body nested as deep as the server parses must decode in its envelope too (msgpack-c stops at 32). */
+static void test_deep_json(void)
+{
+    hb_buf_t body;
+    hb_buf_init(&body);
+    for (int i = 0; i < HB_BODY_MAX_DEPTH; i++)
+        hb_buf_puts(&body, "{\"a\":");
+    hb_buf_puts(&body, "1");
+    for (int i = 0; i < HB_BODY_MAX_DEPTH; i++)
+        hb_buf_putc(&body, '}');
+    msgpack_sbuffer parsed;
+    msgpack_sbuffer_init(&parsed);
+    char err[256] = "";
+    is_int(hb_json_to_msgpack(body.base, body.len, HB_BODY_MAX_DEPTH, &parsed, err, sizeof(err)), 0,
+           "a body nested %d deep parses (%s)", HB_BODY_MAX_DEPTH, err);
+    hb_request_t req = make_request("/j", NULL, 0, body.base, body.len);
+    hb_envelope_fields_t ev = {.id = "x",
+                               .endpoint = "e",
+                               .source = "s",
+                               .verified = "none",
+                               .req = &req,
+                               .json = parsed.data,
+                               .json_len = parsed.size};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    hb_envelope_encode(&ev, &sb);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    hb_envelope_view_t view;
+    is_int(hb_envelope_decode(&up, sb.data, sb.size, &view, err, sizeof(err)), 0,
+           "its envelope decodes with msgpack-c (%s)", err);
+    hb_buf_t json;
+    hb_buf_init(&json);
+    is_int(hb_envelope_to_json(sb.data, sb.size, &json, err, sizeof(err)), 0, "and converts to JSON (%s)", err);
+    msgpack_sbuffer again;
+    msgpack_sbuffer_init(&again);
+    is_int(hb_json_to_msgpack(json.base, json.len, HB_BODY_MAX_DEPTH + 1, &again, err, sizeof(err)), 0,
+           "which consume parses back one level deeper (%s)", err);
+    msgpack_sbuffer_destroy(&again);
+    hb_buf_dispose(&json);
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&parsed);
+    hb_buf_dispose(&body);
 }
 
 static void test_uuid7(void)
@@ -499,6 +561,7 @@ int main(void)
     test_headers();
     test_json_body();
     test_bad();
+    test_deep_json();
     test_uuid7();
     return done_testing();
 }

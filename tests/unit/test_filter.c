@@ -50,6 +50,9 @@ static const match_row_t match_rows[] = {
     /* a key is one property name, never a path */
     {"{\"hub.mode\":[\"subscribe\"]}", "{\"hub.mode\":\"subscribe\"}", 1},
     {"{\"hub.mode\":[\"subscribe\"]}", "{\"hub\":{\"mode\":\"subscribe\"}}", 0},
+    /* fuzz_filter: an empty key (msgpack-c's (NULL, 0) string) is a key like any other */
+    {"{\"\":{\"a\":[1]}}", "{\"\":{\"a\":1}}", 1},
+    {"{\"\":{\"a\":[1]}}", "{\"b\":{\"a\":1}}", 0},
     /* duplicate JSON keys: the last one wins, as JSON.parse */
     {"{\"a\":[2]}", "{\"a\":1,\"a\":2}", 1},
     {"{\"a\":[1]}", "{\"a\":1,\"a\":2}", 0},
@@ -72,6 +75,12 @@ static const match_row_t match_rows[] = {
     {"{\"a\":[{\"$startsWith\":\"Jo\"},{\"$endsWith\":\"hn\"}]}", "{\"a\":\"John\"}", 1},
     {"{\"a\":[{\"$startsWith\":\"Jo\"},{\"$endsWith\":\"hx\"}]}", "{\"a\":\"John\"}", 0},
     {"{\"a\":[{\"$startsWith\":\"1\"}]}", "{\"a\":12}", 0},
+    /* fuzz_filter: empty strings (msgpack-c's (NULL, 0)) as keys, values and operator arguments */
+    {"{\"\":[1]}", "{\"\":1}", 1},
+    {"{\"a\":[\"\"]}", "{\"a\":\"\"}", 1},
+    {"{\"a\":[\"\"]}", "{\"a\":\"x\"}", 0},
+    {"{\"a\":[{\"$startsWith\":\"\"},{\"$endsWith\":\"\"}]}", "{\"a\":\"\"}", 1},
+    {"{\"a\":[{\"$endsWith\":\"x\"}]}", "{\"a\":\"\"}", 0},
     {"{\"a\":[{\"$endsWith\":\".png\"}]}", "{\"a\":\"x.png\"}", 1},
     {"{\"a\":[{\"$endsWith\":\".png\"}]}", "{\"a\":[\"x.png\"]}", 0},
     {"{\"a\":[{\"$endsWith\":\"\"}]}", "{\"a\":\"\"}", 1},

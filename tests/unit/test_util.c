@@ -453,6 +453,10 @@ static void test_buf(void)
     char *p = hb_buf_release(&buf);
     ok(buf.base == NULL && buf.len == 0, "hb_buf_release leaves the buffer empty");
     free(p);
+    /* fuzz_filter: msgpack-c hands an empty string as (NULL, 0); memcpy from NULL is undefined even for 0 bytes */
+    char *dup = hb_xstrndup(NULL, 0);
+    is_str(dup, "", "hb_xstrndup(NULL, 0) gives \"\"");
+    free(dup);
 }
 
 static void test_parse_size(void)
