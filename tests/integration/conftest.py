@@ -329,7 +329,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
-    return os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    """The broker, ready for what the bridge does first: an idempotent producer needs the broker's transaction
+    coordinator, which a freshly formatted broker loads some seconds after it starts answering."""
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    from confluent_kafka import Producer
+
+    results: list = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
+                             "message.timeout.ms": 20000, "log_level": 0})
+        producer.produce("it.warmup", b"warm-up", on_delivery=lambda err, msg: results.append(err))
+        producer.flush(30)
+        if results and results[-1] is None:
+            return bootstrap
+        time.sleep(1)
+    pytest.exit(f"the Kafka broker at {bootstrap} does not take an idempotent producer's records", returncode=2)
 
 
 @pytest.fixture(scope="session")
