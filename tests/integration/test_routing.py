@@ -248,7 +248,7 @@ def test_unparseable_body_does_not_match_body_filters_and_is_published_raw_elsew
         assert not resp.will_close, f"the bridge closes the connection after {body!r}"
         return resp.status, json.loads(raw)
 
-    too_deep = b"[" * 65 + b"1" + b"]" * 65  # one level past the parser's limit of 64
+    too_deep = b"[" * 65 + b"1" + b"]" * 65  # past the parser's limit (31)
     for bad in [b'{"a":1', b'{"a":1}}', b'{"a":01}', b"not json", b'{"a":1,}', too_deep]:
         assert post("strict", bad) == (200, {"ok": True, "published": False}), bad
     assert bridge.proc.poll() is None
