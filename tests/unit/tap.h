@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util.h"
+
 static int tap_passed, tap_failed;
 
 /* Prints "ok N - name" or "not ok N - name" and counts it; returns cond so callers can skip dependent checks. */
@@ -99,6 +101,24 @@ __attribute__((format(printf, 5, 6))) static inline int tap_is_str(const char *a
 }
 
 /* Prints the plan and "N passed, M failed"; returns the exit code (1 when anything failed). */
+/* The whole file at path (NUL-terminated, its length in *len), or NULL; malloc'd. For tests reading their data. */
+static inline char *tap_read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        return NULL;
+    hb_buf_t b;
+    hb_buf_init(&b);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) != 0)
+        hb_buf_append(&b, chunk, n);
+    fclose(fp);
+    *len = b.len;
+    hb_buf_putc(&b, '\0');
+    return hb_buf_release(&b);
+}
+
 static inline int done_testing(void)
 {
     printf("1..%d\n", tap_passed + tap_failed);

@@ -9,23 +9,6 @@
 #include "tap.h"
 #include "verify.h"
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    hb_buf_t b;
-    hb_buf_init(&b);
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) != 0)
-        hb_buf_append(&b, chunk, n);
-    fclose(fp);
-    *len = b.len;
-    hb_buf_putc(&b, '\0');
-    return hb_buf_release(&b);
-}
-
 static const msgpack_object *get(const msgpack_object *map, const char *key)
 {
     if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
@@ -155,7 +138,7 @@ static size_t signature_header(const example_t *e)
 int main(void)
 {
     size_t len = 0;
-    char *text = read_file("data/provider-examples.json", &len);
+    char *text = tap_read_file("data/provider-examples.json", &len);
     if (!ok(text != NULL, "data/provider-examples.json is readable"))
         return done_testing();
     msgpack_sbuffer sb;

@@ -140,23 +140,6 @@ static const vector_t vectors[] = {
      1},
 };
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    hb_buf_t b;
-    hb_buf_init(&b);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) != 0)
-        hb_buf_append(&b, chunk, n);
-    fclose(fp);
-    *len = b.len;
-    hb_buf_putc(&b, '\0');
-    return hb_buf_release(&b);
-}
-
 static int write_file(const char *path, const char *data, size_t len)
 {
     FILE *fp = fopen(path, "wb");
@@ -219,7 +202,7 @@ int main(void)
                "%s: written (%s)", v->name, strerror(errno));
         } else {
             size_t mlen = 0, jlen = 0;
-            char *mp = read_file(mp_path, &mlen), *js = read_file(json_path, &jlen);
+            char *mp = tap_read_file(mp_path, &mlen), *js = tap_read_file(json_path, &jlen);
             if (ok(mp != NULL && js != NULL, "%s: %s and its .json are there", v->name, mp_path)) {
                 is_mem(mp, mlen, sb.data, sb.size, "%s (%s): the encoder makes the same bytes", v->name, v->what);
                 is_mem(js, jlen, json.base, json.len, "%s: its JSON is what decode prints", v->name);
