@@ -13,8 +13,6 @@
 
 struct hb_publisher {
     rd_kafka_t *rk;
-    hb_delivery_cb cb;
-    void *cb_ctx;
     pthread_t poller;
     atomic_int stop;
     pthread_mutex_t topics_lock; /* a reload adds topics while the admin thread reads the list */
@@ -25,8 +23,8 @@ struct hb_publisher {
 
 static void hb_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *conf_opaque)
 {
-    hb_publisher_t *pub = conf_opaque;
-    pub->cb(msg->_private, msg->err, pub->cb_ctx);
+    hb_delivery_t *d = msg->_private;
+    d->cb(d, msg->err);
 }
 
 static void hb_on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -97,12 +95,9 @@ static void *hb_poll_main(void *arg)
     return NULL;
 }
 
-hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, hb_delivery_cb cb, void *cb_ctx,
-                                 char *err, size_t errlen)
+hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, char *err, size_t errlen)
 {
     hb_publisher_t *pub = hb_xcalloc(1, sizeof(*pub));
-    pub->cb = cb;
-    pub->cb_ctx = cb_ctx;
     pthread_mutex_init(&pub->topics_lock, NULL);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (hb_publisher_conf(conf, cfg, bootstrap, err, errlen) != 0) {
@@ -164,7 +159,7 @@ rd_kafka_resp_err_t hb_publisher_produce(hb_publisher_t *pub, const hb_record_t 
         rd_kafka_producev(pub->rk, RD_KAFKA_V_RKT(rec->topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_VALUE(rec->value, rec->value_len),
                           RD_KAFKA_V_KEY(rec->key, rec->key_len), RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms),
-                          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(rec->opaque), RD_KAFKA_V_END);
+                          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(rec->delivery), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
         rd_kafka_headers_destroy(headers); /* librdkafka owns them only when the record is accepted */
     return err;

@@ -9,10 +9,14 @@
 typedef struct hb_publisher hb_publisher_t;
 
 /**
- * Called on the publisher's poll thread once per produced record, with the record's opaque and the outcome
- * (RD_KAFKA_RESP_ERR_NO_ERROR: the broker has it with acks=all). Must not block.
+ * What a produced record's report goes to: embed it in the producer's own state. cb is called on the publisher's
+ * poll thread exactly once per accepted record with the outcome (RD_KAFKA_RESP_ERR_NO_ERROR: the broker has it with
+ * acks=all). It must not block.
  */
-typedef void (*hb_delivery_cb)(void *opaque, rd_kafka_resp_err_t err, void *cb_ctx);
+typedef struct hb_delivery hb_delivery_t;
+struct hb_delivery {
+    void (*cb)(hb_delivery_t *delivery, rd_kafka_resp_err_t err);
+};
 
 /** One record to produce. Borrowed, except value: see hb_publisher_produce(). */
 typedef struct hb_record {
@@ -27,7 +31,7 @@ typedef struct hb_record {
     int64_t timestamp_ms;
     const char *traceparent, *tracestate; /* W3C trace context as received, carried on: NULL when absent */
     size_t traceparent_len, tracestate_len;
-    void *opaque; /* handed back to the delivery callback */
+    hb_delivery_t *delivery; /* its report goes there */
 } hb_record_t;
 
 /**
@@ -39,10 +43,8 @@ int hb_publisher_conf(rd_kafka_conf_t *conf, const hb_config_t *cfg, const char 
  * Creates the idempotent producer (acks=all) for bootstrap and starts its poll thread. NULL on error, reason in err.
  * Setup thread.
  */
-hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, hb_delivery_cb cb, void *cb_ctx,
-                                 char *err, size_t errlen);
-/** A topic handle owned by the publisher (created on first use; never removed before hb_publisher_free). Main thread.
- */
+hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, char *err, size_t errlen);
+/** A topic handle owned by the publisher (created on first use; never removed before hb_publisher_free). Any thread. */
 rd_kafka_topic_t *hb_publisher_topic(hb_publisher_t *pub, const char *name);
 /**
  * Enqueues the record without blocking. On RD_KAFKA_RESP_ERR_NO_ERROR the value belongs to the publisher and the

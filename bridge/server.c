@@ -109,6 +109,7 @@ typedef struct hb_ticket {
 
 /* One produced record's report, posted from the poll thread to the worker; one per topic of a request. */
 typedef struct hb_record_msg {
+    hb_delivery_t delivery; /* first: the publisher hands it back */
     h2o_multithread_message_t msg;
     hb_worker_t *worker;
     struct hb_ticket *ticket;
@@ -413,9 +414,9 @@ static void hb_on_delivery_timeout(h2o_timeout_entry_t *entry)
 }
 
 /* Poll thread: hand the report to the worker that owns the request (the ticket is not touched here). */
-static void hb_on_delivery(void *opaque, rd_kafka_resp_err_t err, void *cb_ctx)
+static void hb_on_delivery(hb_delivery_t *d, rd_kafka_resp_err_t err)
 {
-    hb_record_msg_t *m = opaque;
+    hb_record_msg_t *m = H2O_STRUCT_FROM_MEMBER(hb_record_msg_t, delivery, d);
     m->err = err;
     h2o_multithread_send_message(&m->worker->delivery_receiver, &m->msg);
 }
@@ -682,6 +683,7 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
             continue;
         }
         hb_record_msg_t *m = hb_xcalloc(1, sizeof(*m));
+        m->delivery.cb = hb_on_delivery;
         m->worker = w;
         m->ticket = t;
         /* the record key: the partitionKey's value where it has one (the events of one key keep their order) */
@@ -708,7 +710,7 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
                            .endpoint = t->ep->cfg->id,
                            .event_id = t->event_id,
                            .timestamp_ms = fields->req->received_at_ms,
-                           .opaque = m};
+                           .delivery = &m->delivery};
         const hb_header_t *tp = hb_request_header(fields->req, "traceparent", 11),
                           *ts = hb_request_header(fields->req, "tracestate", 10);
         if (tp != NULL) {
@@ -1304,7 +1306,7 @@ int hb_server_run(const hb_config_t *cfg)
         }
         bootstrap = hb_embedded_bootstraps(srv->embedded);
     }
-    srv->publisher = hb_publisher_new(cfg, bootstrap, hb_on_delivery, srv, err, sizeof(err));
+    srv->publisher = hb_publisher_new(cfg, bootstrap, err, sizeof(err));
     if (srv->publisher == NULL) {
         hb_log(HB_LOG_ERROR, "cannot start the Kafka producer", "detail", err, HB_LOG_END);
         goto Exit;
