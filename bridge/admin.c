@@ -75,6 +75,39 @@ static void hb_requests_sample(hb_buf_t *out, const char *endpoint, const char *
     hb_buf_dispose(&labels);
 }
 
+static void hb_spool_metrics(hb_spool_t *spool, size_t max_bytes, hb_buf_t *out)
+{
+    hb_spool_stats_t st;
+    hb_spool_stats(spool, &st);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    double age = st.oldest_ms > 0 && now_ms > st.oldest_ms ? (double)(now_ms - st.oldest_ms) / 1000.0 : 0;
+    const struct {
+        const char *name, *type, *help;
+        double value;
+    } rows[] = {
+        {"hookbridge_spool_bytes", "gauge", "Size of the spool's segments on disk.", (double)st.bytes},
+        {"hookbridge_spool_max_bytes", "gauge", "spool.maxBytes: past it, spooled endpoints answer 503.",
+         (double)max_bytes},
+        {"hookbridge_spool_records", "gauge", "Records in the spool that Kafka has not acknowledged yet.",
+         (double)st.records},
+        {"hookbridge_spool_oldest_record_age_seconds", "gauge",
+         "Age of the oldest record Kafka has not acknowledged yet (0 when none).", age},
+        {"hookbridge_spool_forwarded_total", "counter",
+         "Spooled records the forwarder got acknowledged by Kafka (its rate is the drain rate).", (double)st.forwarded},
+        {"hookbridge_spool_refused_total", "counter", "Appends refused because the spool was full.",
+         (double)st.refused},
+        {"hookbridge_spool_full", "gauge", "1 while the spool is full (/readyz then answers 503).", st.full},
+        {"hookbridge_spool_cut_bytes_total", "counter", "Bytes of torn records cut from the spool at start.",
+         (double)st.cut_bytes},
+    };
+    for (size_t i = 0; i < HB_ARRAY_SIZE(rows); i++) {
+        hb_prom_help(out, rows[i].name, rows[i].type, rows[i].help);
+        hb_prom_sample(out, rows[i].name, NULL, rows[i].value);
+    }
+}
+
 void hb_admin_metrics(const hb_admin_probe_t *probe, int ready, hb_buf_t *out)
 {
     hb_registry_t *reg = probe->registry_acquire(probe->ctx);
@@ -86,6 +119,7 @@ void hb_admin_metrics(const hb_admin_probe_t *probe, int ready, hb_buf_t *out)
         const hb_endpoint_counters_t *c = &ep->counters;
         const char *id = ep->cfg->id;
         hb_requests_sample(out, id, "published", NULL, atomic_load(&c->published));
+        hb_requests_sample(out, id, "spooled", NULL, atomic_load(&c->spooled));
         hb_requests_sample(out, id, "responded", NULL, atomic_load(&c->responded));
         hb_requests_sample(out, id, "filtered_out", NULL, atomic_load(&c->filtered_out));
         hb_requests_sample(out, id, "too_large", NULL, atomic_load(&c->too_large));
@@ -148,6 +182,8 @@ void hb_admin_metrics(const hb_admin_probe_t *probe, int ready, hb_buf_t *out)
                      "Mean broker round-trip time over the brokers, from librdkafka's last statistics.");
         hb_prom_sample(out, "hookbridge_broker_rtt_seconds", NULL, (double)rtt / 1e6);
     }
+    if (probe->spool != NULL)
+        hb_spool_metrics(probe->spool, probe->spool_max_bytes, out);
     hb_prom_help(out, "hookbridge_ready", "gauge", "1 when /readyz answers 200.");
     hb_prom_sample(out, "hookbridge_ready", NULL, ready);
     double cpu;
@@ -242,11 +278,12 @@ void hb_admin_endpoints_json(const hb_admin_probe_t *probe, hb_buf_t *out)
         }
         const hb_endpoint_counters_t *k = &ep->counters;
         hb_buf_printf(out,
-                      "],\"counters\":{\"published\":%llu,\"responded\":%llu,\"filtered_out\":%llu,\"rejected\":%llu,"
+                      "],\"durability\":\"%s\",\"counters\":{\"published\":%llu,\"spooled\":%llu,\"responded\":%llu,"
+                      "\"filtered_out\":%llu,\"rejected\":%llu,"
                       "\"too_large\":%llu,\"unavailable\":%llu,\"duplicate\":%llu},\"recent\":[",
-                      atomic_load(&k->published), atomic_load(&k->responded), atomic_load(&k->filtered_out),
-                      atomic_load(&k->rejected), atomic_load(&k->too_large), atomic_load(&k->unavailable),
-                      atomic_load(&k->duplicate));
+                      c->spool ? "spool" : "kafka", atomic_load(&k->published), atomic_load(&k->spooled),
+                      atomic_load(&k->responded), atomic_load(&k->filtered_out), atomic_load(&k->rejected),
+                      atomic_load(&k->too_large), atomic_load(&k->unavailable), atomic_load(&k->duplicate));
         size_t n = hb_endpoint_recent(ep, recent);
         for (size_t r = 0; r < n; r++) {
             hb_buf_printf(out, "%s{\"at\":%lld,\"status\":%d,", r > 0 ? "," : "", (long long)recent[r].at_ms,
@@ -435,6 +472,14 @@ static int hb_admin_ready(hb_admin_t *a, char *why, size_t whylen)
     if (a->probe.draining(a->probe.ctx)) {
         snprintf(why, whylen, "draining");
         return 0;
+    }
+    if (a->probe.spool != NULL) {
+        /* with a spool, Kafka being away is what the spool is for: ready as long as it takes events */
+        hb_spool_stats_t st;
+        hb_spool_stats(a->probe.spool, &st);
+        if (st.full)
+            snprintf(why, whylen, "the spool is full (spool.maxBytes)");
+        return !st.full;
     }
     pthread_mutex_lock(&a->lock);
     int64_t ok_ms = a->metadata_ok_ms, age = hb_mono_ms() - ok_ms;

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "endpoint.h"
 #include "publisher.h"
+#include "spool.h"
 
 /** What the admin thread asks the server; the callbacks are called on the admin thread and must not block. */
 typedef struct hb_admin_probe {
@@ -12,6 +13,8 @@ typedef struct hb_admin_probe {
     hb_registry_t *(*registry_acquire)(void *ctx);
     void (*registry_release)(void *ctx, hb_registry_t *reg);
     hb_publisher_t *publisher;
+    hb_spool_t *spool; /* NULL without spool.path */
+    size_t spool_max_bytes;
     void *ctx;
     /** Asks every worker to answer a ping (a message to its loop); a no-op for one whose last ping is pending. */
     void (*ping_workers)(void *ctx);

@@ -17,6 +17,8 @@
 #define HB_DEFAULT_MAX_BODY ((size_t)1024 * 1024)
 #define HB_DEFAULT_DELIVERY_TIMEOUT_MS 8000
 #define HB_DEFAULT_SHUTDOWN_TIMEOUT_MS 15000
+#define HB_DEFAULT_SPOOL_AFTER_MS 2000
+#define HB_DEFAULT_SPOOL_MAX_BYTES ((size_t)1 << 30)
 #define HB_DEFAULT_DRAIN_DELAY_MS 5000 /* for the endpoints controller to take the pod out of the Service */
 
 #define HB_MAX_OVERRIDES 24
@@ -635,6 +637,8 @@ static int hb_kafka_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_no
         free(s);
     } else if (strcmp(key, "readinessWindow") == 0) {
         hb_get_duration(l, v, "kafka.readinessWindow", &cfg->kafka.readiness_window_ms);
+    } else if (strcmp(key, "spoolAfter") == 0) {
+        hb_get_duration(l, v, "kafka.spoolAfter", &cfg->kafka.spool_after_ms);
     } else if (strcmp(key, "producer") == 0) {
         if (v->type != YAML_MAPPING_NODE) {
             hb_errorf(l, v, "kafka.producer must be a mapping of librdkafka properties, not %s", hb_node_kind(v));
@@ -663,9 +667,34 @@ static int hb_kafka_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_no
             cfg->kafka.num_producer++;
         }
     } else {
-        hb_unknown_key(l, k, key,
-                       "kafka (expected brokers, topic, format, deliveryTimeout, readinessWindow, producer)");
+        hb_unknown_key(
+            l, k, key,
+            "kafka (expected brokers, topic, format, deliveryTimeout, readinessWindow, spoolAfter, producer)");
     }
+    return 0;
+}
+
+/* `durability: kafka | spool` (top level or an endpoint's): 1 for spool, 0 for kafka, -1 after an error. */
+static int hb_get_durability(hb_loader_t *l, const yaml_node_t *v, const char *what)
+{
+    char *s = hb_get_str(l, v, what);
+    int spool = s != NULL && strcmp(s, "spool") == 0;
+    if (s != NULL && !spool && strcmp(s, "kafka") != 0)
+        hb_errorf(l, v, "%s must be kafka or spool, not \"%s\"", what, s);
+    int ret = s == NULL || (!spool && strcmp(s, "kafka") != 0) ? -1 : spool;
+    free(s);
+    return ret;
+}
+
+static int hb_spool_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
+{
+    hb_config_t *cfg = target;
+    if (strcmp(key, "path") == 0)
+        hb_set_str(l, v, "spool.path", &cfg->spool.path);
+    else if (strcmp(key, "maxBytes") == 0)
+        hb_get_size(l, v, "spool.maxBytes", &cfg->spool.max_bytes);
+    else
+        hb_unknown_key(l, k, key, "spool (expected path, maxBytes)");
     return 0;
 }
 
@@ -1313,6 +1342,12 @@ static int hb_endpoint_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml
     } else if (strcmp(key, "maxBodySize") == 0) {
         if (hb_get_size(l, v, "maxBodySize", &ep->max_body_size) == 0)
             ec->has_max_body = 1;
+    } else if (strcmp(key, "durability") == 0) {
+        int spool = hb_get_durability(l, v, "durability");
+        if (spool >= 0) {
+            ep->spool = spool;
+            ep->spool_set = 1;
+        }
     } else if (strcmp(key, "verify") == 0) {
         ec->has_verify = 1;
         hb_parse_verify(l, v, &ep->verify);
@@ -1325,7 +1360,7 @@ static int hb_endpoint_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml
     } else {
         hb_unknown_key(l, k, key,
                        "an endpoint (expected id, source, icon, title, verify, respondWith, triggers, eventIdHeader, "
-                       "partitionKey, deduplicate, maxBodySize, examples)");
+                       "partitionKey, deduplicate, maxBodySize, durability, examples)");
     }
     return 0;
 }
@@ -1438,6 +1473,9 @@ static const struct {
     {"kafka", NULL, "deliveryTimeout", "HOOKBRIDGE_KAFKA_DELIVERY_TIMEOUT", 0},
     {"kafka", NULL, "readinessWindow", "HOOKBRIDGE_KAFKA_READINESS_WINDOW", 0},
     {"kafka", NULL, "format", "HOOKBRIDGE_KAFKA_FORMAT", 0},
+    {"kafka", NULL, "spoolAfter", "HOOKBRIDGE_KAFKA_SPOOL_AFTER", 0},
+    {"spool", NULL, "path", "HOOKBRIDGE_SPOOL_PATH", 0},
+    {"spool", NULL, "maxBytes", "HOOKBRIDGE_SPOOL_MAX_BYTES", 0},
     {"log", NULL, "level", "HOOKBRIDGE_LOG_LEVEL", 0},
     {"log", NULL, "sampleRate", "HOOKBRIDGE_LOG_SAMPLE_RATE", 0},
     {NULL, NULL, "durability", "HOOKBRIDGE_DURABILITY", 0},
@@ -1550,6 +1588,7 @@ typedef struct hb_top_ctx {
     hb_config_t *cfg;
     yaml_node_t *endpoints;
     yaml_node_t *topic_node;
+    yaml_node_t *durability_node;
 } hb_top_ctx_t;
 
 static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *target)
@@ -1579,18 +1618,16 @@ static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node
     } else if (strcmp(key, "watch") == 0) {
         hb_get_bool(l, v, "watch", &tc->cfg->watch);
     } else if (strcmp(key, "durability") == 0) {
-        char *s = hb_get_str(l, v, "durability");
-        if (s != NULL && strcmp(s, "spool") == 0)
-            hb_errorf(l, v, "durability: spool is not available in this version; use kafka");
-        else if (s != NULL && strcmp(s, "kafka") != 0)
-            hb_errorf(l, v, "durability must be kafka, not \"%s\"", s);
-        free(s);
+        tc->cfg->durability_spool = hb_get_durability(l, v, "durability") == 1;
+        tc->durability_node = v;
+    } else if (strcmp(key, "spool") == 0) {
+        hb_each_key(l, v, "spool", hb_spool_key, tc->cfg);
     } else if (strcmp(key, "endpoints") == 0) {
         tc->endpoints = v;
     } else {
         hb_unknown_key(l, k, key,
                        "the configuration (expected server, admin, kafka, log, watch, redactHeaders, durability, "
-                       "endpoints)");
+                       "spool, endpoints)");
     }
     return 0;
 }
@@ -1622,7 +1659,7 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
 
     hb_apply_overrides(&l);
     yaml_node_t *root = yaml_document_get_root_node(&l.doc);
-    hb_top_ctx_t tc = {cfg, NULL, NULL};
+    hb_top_ctx_t tc = {cfg, NULL, NULL, NULL};
     if (root == NULL) {
         hb_buf_printf(errors, "%s:1:1: the configuration is empty\n", name);
         l.nerrors++;
@@ -1665,6 +1702,42 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
             *c = (char)tolower((unsigned char)*c);
     if (cfg->kafka.readiness_window_ms == 0)
         cfg->kafka.readiness_window_ms = 30000;
+    if (cfg->kafka.spool_after_ms == 0)
+        cfg->kafka.spool_after_ms = HB_DEFAULT_SPOOL_AFTER_MS;
+    if (cfg->spool.max_bytes == 0)
+        cfg->spool.max_bytes = HB_DEFAULT_SPOOL_MAX_BYTES;
+    const hb_endpoint_config_t *spooler = NULL; /* the first endpoint that spools */
+    for (size_t i = 0; i < cfg->num_endpoints; i++) {
+        if (!cfg->endpoints[i].spool_set)
+            cfg->endpoints[i].spool = cfg->durability_spool;
+        if (spooler == NULL && cfg->endpoints[i].spool)
+            spooler = &cfg->endpoints[i];
+    }
+    if (spooler != NULL && l.nerrors == 0) {
+        /* said where the spooling was asked for: the top-level key, or the endpoint's */
+        char where[160];
+        if (spooler->spool_set)
+            snprintf(where, sizeof(where), "endpoint \"%s\" has durability: spool", spooler->id);
+        else
+            snprintf(where, sizeof(where), "durability: spool");
+        if (cfg->spool.path == NULL || cfg->kafka.spool_after_ms >= cfg->kafka.delivery_timeout_ms) {
+            hb_buf_t msg;
+            hb_buf_init(&msg);
+            if (cfg->spool.path == NULL)
+                hb_buf_printf(&msg, "%s, which needs spool.path (the directory that holds the spool)", where);
+            else
+                hb_buf_printf(&msg,
+                              "%s, and kafka.spoolAfter (%llu ms) must then be shorter than "
+                              "kafka.deliveryTimeout (%llu ms)",
+                              where, (unsigned long long)cfg->kafka.spool_after_ms,
+                              (unsigned long long)cfg->kafka.delivery_timeout_ms);
+            if (spooler->spool_set || tc.durability_node == NULL)
+                hb_errorf_line(&l, spooler->line, "%s", msg.base);
+            else
+                hb_errorf(&l, tc.durability_node, "%s", msg.base);
+            hb_buf_dispose(&msg);
+        }
+    }
 
     for (size_t i = 0; i < cfg->num_endpoints; i++) {
         hb_endpoint_config_t *ep = &cfg->endpoints[i];
@@ -1741,6 +1814,7 @@ void hb_config_free(hb_config_t *cfg)
     free(cfg->admin.listen.host);
     free(cfg->admin.listen.port);
     free(cfg->kafka.brokers);
+    free(cfg->spool.path);
     free(cfg->kafka.topic_template);
     for (size_t i = 0; i < cfg->kafka.num_producer; i++) {
         free(cfg->kafka.producer[i].key);

@@ -94,6 +94,8 @@ typedef struct hb_endpoint_config {
     uint64_t dedupe_max_age_ms;        /* and for how long */
     int dedupe_set;                    /* `deduplicate` was written (else: on when the event id is the sender's) */
     size_t max_body_size;              /* effective limit: the endpoint's `maxBodySize`, else server.maxBodySize */
+    int spool;      /* effective `durability`: 1 = spool (2xx after a local fsync when Kafka is slow or down) */
+    int spool_set;  /* the endpoint wrote its own `durability` */
     char *topic;                       /* the Kafka topic: kafka.topic with {id} replaced */
     hb_verify_config_t verify;
     hb_example_t *examples;
@@ -140,10 +142,16 @@ typedef struct hb_config {
         char *topic_template;
         uint64_t delivery_timeout_ms;
         uint64_t readiness_window_ms; /* /readyz: the topics' metadata must be this fresh (default 30 s) */
+        uint64_t spool_after_ms;      /* spooled endpoints: spool what Kafka has not confirmed by then (default 2 s) */
         int format_json;              /* kafka.format: json (the envelope as JSON) rather than msgpack (the default) */
         hb_kv_t *producer;            /* passed through to librdkafka as they are */
         size_t num_producer;
     } kafka;
+    int durability_spool; /* top-level `durability: spool`: the endpoints' default */
+    struct {
+        char *path;       /* `spool.path`: the directory of the spool's segments; NULL when unset */
+        size_t max_bytes; /* `spool.maxBytes` (default 1 GiB): past it, spooled endpoints answer 503 */
+    } spool;
     hb_endpoint_config_t *endpoints;
     size_t num_endpoints;
 } hb_config_t;

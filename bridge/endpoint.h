@@ -13,6 +13,7 @@
 /** What happened to the requests of an endpoint; relaxed atomics, any thread. */
 typedef struct hb_endpoint_counters {
     atomic_ullong published;     /* answered 2xx after Kafka had every record */
+    atomic_ullong spooled;       /* answered 2xx after the spool had every record on disk (durability: spool) */
     atomic_ullong responded;     /* answered by respondWith without publishing */
     atomic_ullong filtered_out;  /* verified, but no trigger matched */
     atomic_ullong rejected;      /* signature failed */

@@ -24,6 +24,7 @@
 #include "json.h"
 #include "log.h"
 #include "publisher.h"
+#include "spool.h"
 
 #define HB_MAX_EVENT_ID 128
 #define HB_RETRY_AFTER "5"
@@ -43,6 +44,8 @@ typedef struct hb_worker {
     h2o_multithread_receiver_t control_receiver;  /* the drain order */
     h2o_multithread_message_t drain_msg;
     h2o_timeout_t delivery_timeout;
+    h2o_multithread_receiver_t spool_receiver; /* tickets whose spool append is done */
+    h2o_timeout_t spool_timeout;               /* kafka.spoolAfter: spooled endpoints stop waiting for Kafka */
     atomic_long inflight; /* records produced whose report has not been handled yet; written by the worker only */
     h2o_multithread_receiver_t ping_receiver; /* the admin thread's liveness pings */
     h2o_multithread_message_t ping_msg;
@@ -69,6 +72,7 @@ struct hb_server {
     size_t max_body_size; /* h2o's limit, fixed at start */
     hb_publisher_t *publisher;
     hb_embedded_t *embedded;
+    hb_spool_t *spool; /* spool.path, opened at start; NULL without */
     hb_admin_t *admin;
     SSL_CTX *ssl_ctx;
     hb_worker_t *workers;
@@ -90,13 +94,22 @@ typedef struct hb_handler {
  * is cleared), one by each pending record. Worker thread only: the poll thread only touches the hb_record_msg_t
  * of a record.
  */
+typedef enum hb_spool_state {
+    HB_TICKET_DIRECT,    /* waiting for Kafka alone */
+    HB_TICKET_APPENDING, /* its records are on their way to the spool */
+    HB_TICKET_SPOOLED,   /* fsynced in the spool */
+    HB_TICKET_REFUSED,   /* the spool is full */
+    HB_TICKET_SPOOL_IO   /* the spool could not write */
+} hb_spool_state_t;
+
 typedef struct hb_ticket {
     hb_worker_t *worker;
     h2o_req_t *req; /* NULL once the request is gone */
     h2o_timeout_entry_t timeout;
     rd_kafka_resp_err_t err; /* the first failure among the records, or NO_ERROR */
     int refs;
-    int pending; /* records produced whose report is not handled yet */
+    int pending;  /* records produced whose report is not handled yet */
+    int produced; /* records produced */
     int responded;
     hb_endpoint_t *ep;
     hb_registry_t *reg;            /* ep's registry, held while the ticket lives (a reload may replace it) */
@@ -105,6 +118,13 @@ typedef struct hb_ticket {
     char trace_id[33];             /* of the request's traceparent, for the request log line; "" without */
     h2o_iovec_t rw_body;           /* its rendered body, in the request's pool */
     char event_id[HB_MAX_EVENT_ID + 1];
+    /* durability: spool: the records, framed before they were produced, go to disk when Kafka is slow or down */
+    int spool; /* the endpoint spools */
+    hb_spool_state_t spool_state;
+    hb_buf_t frames;
+    size_t num_frames;
+    hb_spool_append_t append;
+    h2o_multithread_message_t spool_msg; /* the append is done: back to the worker */
 } hb_ticket_t;
 
 /* One produced record's report, posted from the poll thread to the worker; one per topic of a request. */
@@ -316,6 +336,7 @@ static void hb_ticket_release(hb_ticket_t *t)
     if (--t->refs > 0)
         return;
     hb_registry_drop(t->reg);
+    hb_buf_dispose(&t->frames);
     free(t);
 }
 
@@ -362,6 +383,10 @@ static void hb_send_handshake(h2o_req_t *req, const hb_handshake_t *hs)
     h2o_send_inline(req, body, hs->body.len);
 }
 
+/*
+ * Answers the sender: 2xx when Kafka has every record (or, for a spooled endpoint, when the spool has them on disk),
+ * else 503. Called when the last report is in, at a timeout, or when the spool append is done.
+ */
 static void hb_ticket_answer(hb_ticket_t *t)
 {
     if (t->req == NULL || t->responded)
@@ -369,14 +394,19 @@ static void hb_ticket_answer(hb_ticket_t *t)
     t->responded = 1;
     if (h2o_timeout_is_linked(&t->timeout))
         h2o_timeout_unlink(&t->timeout);
-    if (t->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        atomic_fetch_add_explicit(&t->ep->counters.published, 1, memory_order_relaxed);
-        if (t->ep->dedupe != NULL) /* Kafka has it: a retry of this id is not published again */
+    int delivered = t->produced > 0 && t->pending == 0 && t->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (delivered || t->spool_state == HB_TICKET_SPOOLED) {
+        if (t->ep->dedupe != NULL) /* Kafka (or the spool) has it: a retry of this id is not published again */
             hb_dedupe_remember(t->ep->dedupe, t->event_id, (int64_t)(hb_now_us() / 1000));
-        uint64_t now_us = hb_now_us();
-        hb_latency_observe(&t->ep->latency, now_us > t->received_us ? now_us - t->received_us : 0);
-        hb_log_request(hb_registry_config(t->reg), t->ep, t->rw != NULL ? t->rw->status : 200, "published", NULL,
-                       t->event_id, t->trace_id, t->received_us);
+        if (delivered) {
+            atomic_fetch_add_explicit(&t->ep->counters.published, 1, memory_order_relaxed);
+            uint64_t now_us = hb_now_us();
+            hb_latency_observe(&t->ep->latency, now_us > t->received_us ? now_us - t->received_us : 0);
+        } else {
+            atomic_fetch_add_explicit(&t->ep->counters.spooled, 1, memory_order_relaxed);
+        }
+        hb_log_request(hb_registry_config(t->reg), t->ep, t->rw != NULL ? t->rw->status : 200,
+                       delivered ? "published" : "spooled", NULL, t->event_id, t->trace_id, t->received_us);
         if (t->rw != NULL) {
             hb_send_respond(t->req, t->rw, t->rw_body);
             return;
@@ -390,10 +420,45 @@ static void hb_ticket_answer(hb_ticket_t *t)
         hb_buf_dispose(&body);
     } else {
         atomic_fetch_add_explicit(&t->ep->counters.unavailable, 1, memory_order_relaxed);
-        hb_log_request(hb_registry_config(t->reg), t->ep, 503, "unavailable", rd_kafka_err2name(t->err), t->event_id,
-                       t->trace_id, t->received_us);
-        hb_send_error(t->req, 503, "unavailable", "Kafka did not accept the event; retry later");
+        const char *reason = t->spool_state == HB_TICKET_REFUSED    ? "spool full"
+                             : t->spool_state == HB_TICKET_SPOOL_IO ? "spool write failed"
+                                                                    : rd_kafka_err2name(t->err);
+        hb_log_request(hb_registry_config(t->reg), t->ep, 503, "unavailable", reason, t->event_id, t->trace_id,
+                       t->received_us);
+        hb_send_error(t->req, 503, "unavailable",
+                      t->spool_state == HB_TICKET_REFUSED ? "Kafka did not accept the event and the spool is full; "
+                                                            "retry later"
+                      : t->spool_state == HB_TICKET_SPOOL_IO
+                          ? "Kafka did not accept the event and the spool could not store it; retry later"
+                          : "Kafka did not accept the event; retry later");
     }
+}
+
+/* Spool thread: the append is on disk (or refused); the ticket's worker takes it from there. */
+static void hb_on_spooled(hb_spool_append_t *append, int status)
+{
+    hb_ticket_t *t = H2O_STRUCT_FROM_MEMBER(hb_ticket_t, append, append);
+    h2o_multithread_send_message(&t->worker->spool_receiver, &t->spool_msg);
+}
+
+/* Kafka has not confirmed in time (or failed): the records go to the spool, and the answer comes with the fsync. */
+static void hb_ticket_spool(hb_ticket_t *t)
+{
+    if (!t->spool || t->spool_state != HB_TICKET_DIRECT || t->responded || t->req == NULL)
+        return; /* a sender that is gone was told nothing: its retry brings the event again */
+    if (h2o_timeout_is_linked(&t->timeout))
+        h2o_timeout_unlink(&t->timeout);
+    t->spool_state = HB_TICKET_APPENDING;
+    t->append = (hb_spool_append_t){
+        .data = t->frames.base, .len = t->frames.len, .num_records = t->num_frames, .done = hb_on_spooled};
+    t->refs++;
+    atomic_fetch_add_explicit(&t->worker->inflight, 1, memory_order_relaxed);
+    hb_spool_submit(t->worker->srv->spool, &t->append);
+}
+
+static void hb_on_spool_after(h2o_timeout_entry_t *entry)
+{
+    hb_ticket_spool(H2O_STRUCT_FROM_MEMBER(hb_ticket_t, timeout, entry));
 }
 
 static void hb_on_req_dispose(void *p)
@@ -453,14 +518,17 @@ static void hb_on_delivered(h2o_multithread_message_t *msg, void *ctx)
     atomic_fetch_sub_explicit(&w->inflight, 1, memory_order_relaxed);
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->err == RD_KAFKA_RESP_ERR_NO_ERROR)
         t->err = m->err;
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->responded)
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->responded && t->spool_state != HB_TICKET_SPOOLED)
         hb_log(HB_LOG_WARN, "delivery failed after the sender was answered", "endpoint", t->ep->cfg->id, "event_id",
                t->event_id, "reason", rd_kafka_err2name(m->err), HB_LOG_END);
     else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && t->responded && t->err != RD_KAFKA_RESP_ERR_NO_ERROR)
         hb_log(HB_LOG_INFO, "published after the sender was answered 503 (its retry will be a duplicate)", "endpoint",
                t->ep->cfg->id, "event_id", t->event_id, HB_LOG_END);
     free(m);
-    if (--t->pending == 0)
+    t->pending--;
+    if (t->spool && t->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->spool_state == HB_TICKET_DIRECT)
+        hb_ticket_spool(t); /* Kafka refused: no point waiting for spoolAfter */
+    else if (t->pending == 0 && (t->spool_state != HB_TICKET_APPENDING || t->err == RD_KAFKA_RESP_ERR_NO_ERROR))
         hb_ticket_answer(t);
     hb_ticket_release(t);
 }
@@ -469,6 +537,25 @@ static void hb_on_delivery_messages(h2o_multithread_receiver_t *receiver, h2o_li
 {
     hb_worker_t *w = H2O_STRUCT_FROM_MEMBER(hb_worker_t, delivery_receiver, receiver);
     hb_take_messages(messages, hb_on_delivered, w);
+    hb_worker_check_exit(w);
+}
+
+static void hb_on_spool_done(h2o_multithread_message_t *msg, void *ctx)
+{
+    hb_worker_t *w = ctx;
+    hb_ticket_t *t = H2O_STRUCT_FROM_MEMBER(hb_ticket_t, spool_msg, msg);
+    atomic_fetch_sub_explicit(&w->inflight, 1, memory_order_relaxed);
+    t->spool_state = t->append.status == HB_SPOOL_OK     ? HB_TICKET_SPOOLED
+                     : t->append.status == HB_SPOOL_FULL ? HB_TICKET_REFUSED
+                                                         : HB_TICKET_SPOOL_IO;
+    hb_ticket_answer(t);
+    hb_ticket_release(t);
+}
+
+static void hb_on_spool_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    hb_worker_t *w = H2O_STRUCT_FROM_MEMBER(hb_worker_t, spool_receiver, receiver);
+    hb_take_messages(messages, hb_on_spool_done, w);
     hb_worker_check_exit(w);
 }
 
@@ -646,7 +733,12 @@ static size_t hb_route(h2o_req_t *req, hb_endpoint_t *ep, const hb_request_t *hr
     return n;
 }
 
-/* Produces one record per route; the ticket collects their reports. */
+static hb_spool_field_t hb_spool_str(const char *s)
+{
+    return (hb_spool_field_t){s, s != NULL ? strlen(s) : 0};
+}
+
+/* Produces one record per route (or, for a spooled endpoint, frames them too); the ticket collects their reports. */
 static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_fields_t *fields, hb_route_t *routes,
                        size_t nroutes, const msgpack_object *body)
 {
@@ -677,15 +769,13 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
             bufs[i].alloc = bufs[i].size;
         }
     }
+    /* a spooled endpoint goes straight to the spool while it holds anything: its events keep their order */
+    int direct = !t->spool || hb_spool_backlog(srv->spool) == 0;
     for (size_t i = 0; i < nroutes; i++) {
-        if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (!t->spool && t->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             msgpack_sbuffer_destroy(&bufs[i]);
             continue;
         }
-        hb_record_msg_t *m = hb_xcalloc(1, sizeof(*m));
-        m->delivery.cb = hb_on_delivery;
-        m->worker = w;
-        m->ticket = t;
         /* the record key: the partitionKey's value where it has one (the events of one key keep their order) */
         const char *key = t->event_id;
         size_t key_len = strlen(t->event_id);
@@ -709,8 +799,7 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
                            .value_len = bufs[i].size,
                            .endpoint = t->ep->cfg->id,
                            .event_id = t->event_id,
-                           .timestamp_ms = fields->req->received_at_ms,
-                           .delivery = &m->delivery};
+                           .timestamp_ms = fields->req->received_at_ms};
         const hb_header_t *tp = hb_request_header(fields->req, "traceparent", 11),
                           *ts = hb_request_header(fields->req, "tracestate", 10);
         if (tp != NULL) {
@@ -721,6 +810,28 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
             rec.tracestate = ts->value;
             rec.tracestate_len = ts->value_len;
         }
+        if (t->spool) { /* framed now: once produced, the value is librdkafka's */
+            hb_spool_frame(&(hb_spool_record_t){.timestamp_ms = rec.timestamp_ms,
+                                                .topic = hb_spool_str(rd_kafka_topic_name(rec.topic)),
+                                                .key = {rec.key, rec.key_len},
+                                                .content_type = hb_spool_str(rec.content_type),
+                                                .endpoint = hb_spool_str(rec.endpoint),
+                                                .event_id = hb_spool_str(rec.event_id),
+                                                .traceparent = {rec.traceparent, rec.traceparent_len},
+                                                .tracestate = {rec.tracestate, rec.tracestate_len},
+                                                .value = {rec.value, rec.value_len}},
+                           &t->frames);
+            t->num_frames++;
+        }
+        if (!direct || t->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            msgpack_sbuffer_destroy(&bufs[i]);
+            continue;
+        }
+        hb_record_msg_t *m = hb_xcalloc(1, sizeof(*m));
+        m->delivery.cb = hb_on_delivery;
+        m->worker = w;
+        m->ticket = t;
+        rec.delivery = &m->delivery;
         rd_kafka_resp_err_t err = hb_publisher_produce(srv->publisher, &rec);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             /* queue full or the like: no report will come for this one; the sender gets 503 */
@@ -730,13 +841,16 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
             continue;
         }
         t->pending++;
+        t->produced++;
         t->refs++;
         atomic_fetch_add_explicit(&w->inflight, 1, memory_order_relaxed);
     }
-    if (t->pending == 0)
+    if (t->spool && (!direct || t->err != RD_KAFKA_RESP_ERR_NO_ERROR))
+        hb_ticket_spool(t);
+    else if (t->pending == 0)
         hb_ticket_answer(t);
     else
-        h2o_timeout_link(w->ctx.loop, &w->delivery_timeout, &t->timeout);
+        h2o_timeout_link(w->ctx.loop, t->spool ? &w->spool_timeout : &w->delivery_timeout, &t->timeout);
 }
 
 static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -874,7 +988,8 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     t->received_us = hb_received_us(req);
     memcpy(t->trace_id, trace_id, sizeof(t->trace_id));
     t->rw_body = rw_body;
-    t->timeout.cb = hb_on_delivery_timeout;
+    t->spool = ep->cfg->spool && srv->spool != NULL;
+    t->timeout.cb = t->spool ? hb_on_spool_after : hb_on_delivery_timeout;
     memcpy(t->event_id, event_id, sizeof(t->event_id));
     hb_ticket_t **guard = h2o_mem_alloc_shared(&req->pool, sizeof(*guard), hb_on_req_dispose);
     *guard = t;
@@ -1032,9 +1147,11 @@ static void *hb_worker_main(void *arg)
     h2o_multithread_register_receiver(w->ctx.queue, &w->control_receiver, hb_on_control);
     h2o_multithread_register_receiver(w->ctx.queue, &w->ping_receiver, hb_on_ping);
     h2o_multithread_register_receiver(w->ctx.queue, &w->reload_receiver, hb_on_reload);
+    h2o_multithread_register_receiver(w->ctx.queue, &w->spool_receiver, hb_on_spool_messages);
     atomic_store(&w->pong_ms, hb_mono_ms());
     /* a second past librdkafka's own message.timeout.ms, which normally answers first */
     h2o_timeout_init(w->ctx.loop, &w->delivery_timeout, srv->cfg->kafka.delivery_timeout_ms + 1000);
+    h2o_timeout_init(w->ctx.loop, &w->spool_timeout, srv->cfg->kafka.spool_after_ms);
     for (size_t i = 0; i < w->num_listeners; i++) {
         w->listeners[i] = h2o_evloop_socket_create(w->ctx.loop, w->listen_fds[i], H2O_SOCKET_FLAG_DONT_READ);
         w->listeners[i]->data = w;
@@ -1206,6 +1323,15 @@ static void hb_reload(hb_server_t *srv)
     hb_config_t *cfg = hb_config_load(srv->cfg->path, &errors);
     char err[512];
     hb_registry_t *reg = cfg != NULL ? hb_registry_new(cfg, err, sizeof(err)) : NULL;
+    for (size_t i = 0; reg != NULL && srv->spool == NULL && i < cfg->num_endpoints; i++)
+        if (cfg->endpoints[i].spool) {
+            snprintf(err, sizeof(err),
+                     "endpoint \"%s\" spools, and the process started without spool.path: that "
+                     "takes a restart",
+                     cfg->endpoints[i].id);
+            hb_registry_free(reg);
+            reg = NULL;
+        }
     if (reg == NULL || srv->num_retired == HB_ARRAY_SIZE(srv->retired)) {
         hb_log(HB_LOG_ERROR, "reload refused; the running configuration stays", "detail",
                cfg == NULL   ? errors.base
@@ -1263,7 +1389,9 @@ static uint64_t hb_files_fingerprint(const hb_config_t *cfg)
 static void hb_server_dispose(hb_server_t *srv)
 {
     hb_admin_stop(srv->admin); /* before the publisher and registry it reads */
+    hb_spool_stop(srv->spool);
     hb_publisher_free(srv->publisher);
+    hb_spool_free(srv->spool); /* after the publisher: the forwarder's last reports come from it */
     hb_embedded_free(srv->embedded);
     hb_reap_retired(srv, 1);
     hb_registry_free(atomic_load(&srv->registry)); /* a reloaded one frees its config with it */
@@ -1310,6 +1438,13 @@ int hb_server_run(const hb_config_t *cfg)
     if (srv->publisher == NULL) {
         hb_log(HB_LOG_ERROR, "cannot start the Kafka producer", "detail", err, HB_LOG_END);
         goto Exit;
+    }
+    if (cfg->spool.path != NULL) {
+        if ((srv->spool = hb_spool_open(cfg->spool.path, cfg->spool.max_bytes, srv->publisher, err, sizeof(err))) ==
+            NULL) {
+            hb_log(HB_LOG_ERROR, "cannot open the spool", "detail", err, HB_LOG_END);
+            goto Exit;
+        }
     }
     size_t max_body = cfg->server.max_body_size;
     hb_attach_topics(srv, first);
@@ -1359,6 +1494,8 @@ int hb_server_run(const hb_config_t *cfg)
         hb_admin_probe_t probe = {.registry_acquire = hb_admin_registry_acquire,
                                   .registry_release = hb_admin_registry_release,
                                   .publisher = srv->publisher,
+                                  .spool = srv->spool,
+                                  .spool_max_bytes = cfg->spool.max_bytes,
                                   .ctx = srv,
                                   .ping_workers = hb_admin_ping_workers,
                                   .slowest_worker_ms = hb_admin_slowest_worker_ms,
@@ -1441,6 +1578,7 @@ int hb_server_run(const hb_config_t *cfg)
     atomic_store(&srv->force_exit, 1);
     for (unsigned i = 0; i < srv->num_workers; i++)
         pthread_join(srv->workers[i].thread, NULL);
+    hb_spool_stop(srv->spool); /* no append can come any more; what is not forwarded stays on disk */
     int left = hb_publisher_flush(srv->publisher, (int)(deadline_ms > elapsed_ms ? deadline_ms - elapsed_ms : 0));
     char outq[16];
     snprintf(outq, sizeof(outq), "%d", hb_publisher_outq_len(srv->publisher));

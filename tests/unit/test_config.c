@@ -294,11 +294,32 @@ static const struct {
      "kafka:\n  topic: \"hooks/{id}\"\n" EP,
      1,
      {"cfg.yaml:2:10: kafka.topic gives \"hooks/a\" for endpoint \"a\", which is not a valid Kafka topic name"}},
-    {"durability spool",
+    {"durability spool without a spool",
      "durability: spool\n" EP,
      1,
-     {"cfg.yaml:1:13: durability: spool is not available in this version; use kafka"}},
-    {"durability other", "durability: disk\n" EP, 1, {"cfg.yaml:1:13: durability must be kafka, not \"disk\""}},
+     {"cfg.yaml:1:13: durability: spool, which needs spool.path (the directory that holds the spool)"}},
+    {"an endpoint's durability spool without a spool",
+     "endpoints:\n  - id: a\n    verify: none\n  - id: b\n    verify: none\n    durability: spool\n",
+     1,
+     {"cfg.yaml:4:1: endpoint \"b\" has durability: spool, which needs spool.path"}},
+    {"spoolAfter not shorter than deliveryTimeout",
+     "durability: spool\nspool: { path: /var/spool/hb }\nkafka: { deliveryTimeout: 5s, spoolAfter: 5s }\n" EP,
+     1,
+     {"cfg.yaml:1:13: durability: spool, and kafka.spoolAfter (5000 ms) must then be shorter than "
+      "kafka.deliveryTimeout (5000 ms)"}},
+    {"spool with an unknown key",
+     "spool: { path: /x, size: 1GiB }\n" EP,
+     1,
+     {"cfg.yaml:1:20: unknown key \"size\" in spool (expected path, maxBytes)"}},
+    {"spool.maxBytes not a size", "spool: { path: /x, maxBytes: lots }\n" EP, 1, {"cfg.yaml:1:30: spool.maxBytes"}},
+    {"durability other",
+     "durability: disk\n" EP,
+     1,
+     {"cfg.yaml:1:13: durability must be kafka or spool, not \"disk\""}},
+    {"an endpoint's durability other",
+     "endpoints:\n  - id: a\n    verify: none\n    durability: local\n",
+     1,
+     {"cfg.yaml:4:17: durability must be kafka or spool, not \"local\""}},
     {"example without id",
      "endpoints:\n  - id: a\n    verify: none\n    examples:\n      - name: x\n        payload: 1\n",
      1,
@@ -573,7 +594,7 @@ static const struct {
      "kafka:\n"                     /* 4 */
      "  producer:\n"                /* 5 */
      "    acks: all\n"              /* 6: owned property */
-     "durability: spool\n"          /* 7: spool */
+     "durability: disk\n"           /* 7: neither kafka nor spool */
      "endpoints:\n"                 /* 8 */
      "  - id: a\n"                  /* 9: no verify */
      "  - id: a\n"                  /* 10: duplicate */
@@ -584,7 +605,7 @@ static const struct {
      "      secret: ${HB_UNSET}\n", /* 15: unset variable */
      7,
      {"cfg.yaml:2:3: unknown key \"thread\"", "cfg.yaml:3:16: server.maxBodySize",
-      "cfg.yaml:6:5: kafka.producer: \"acks\"", "cfg.yaml:7:13: durability: spool",
+      "cfg.yaml:6:5: kafka.producer: \"acks\"", "cfg.yaml:7:13: durability must be kafka or spool",
       "cfg.yaml:9:5: endpoint \"a\" has no verify", "cfg.yaml:10:9: duplicate endpoint id \"a\" (first at line 9)",
       "cfg.yaml:15:15: environment variable HB_UNSET is not set"}},
 };
