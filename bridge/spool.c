@@ -433,6 +433,10 @@ static void hb_spool_commit(hb_spool_t *sp, hb_spool_append_t *batch)
             a->status = HB_SPOOL_IO;
         if (a->status != HB_SPOOL_OK)
             atomic_fetch_sub(&sp->backlog, a->num_records);
+        else if (atomic_load(&sp->oldest_ms) == 0) /* the first record waiting: its timestamp leads the frame */
+            atomic_store(&sp->oldest_ms,
+                         (int64_t)((uint64_t)hb_get_u32((const uint8_t *)a->data + HB_SPOOL_HEADER) |
+                                   (uint64_t)hb_get_u32((const uint8_t *)a->data + HB_SPOOL_HEADER + 4) << 32));
         if (a->status == HB_SPOOL_FULL) {
             atomic_fetch_add(&sp->refused, 1);
             atomic_store(&sp->full, 1);
@@ -470,6 +474,8 @@ static void hb_forward_collect(hb_spool_t *sp)
         atomic_fetch_add(&sp->forwarded, 1);
         sp->backoff_ms = 0;
     }
+    if (sp->ring_len == 0 && atomic_load(&sp->backlog) == 0)
+        atomic_store(&sp->oldest_ms, 0);
     if (sp->ring_len > 0) {
         atomic_store(&sp->oldest_ms, sp->ring[sp->ring_head].timestamp_ms);
         if (sp->ring[sp->ring_head].state == -1)
