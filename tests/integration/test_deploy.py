@@ -35,6 +35,7 @@ KUSTOMIZATIONS = {
     "base": DEPLOY / "kubernetes" / "base",
     "dev": DEPLOY / "kubernetes" / "overlays" / "dev",
     "strimzi": DEPLOY / "kubernetes" / "overlays" / "strimzi",
+    "spool": DEPLOY / "kubernetes" / "overlays" / "spool",
 }
 RENDERER_SRC = ROOT / "tests" / "deploy"
 CONFIG_DIR = "/etc/hookbridge"
@@ -98,13 +99,20 @@ def named(resources: list[dict[str, Any]], kind: str, name: str) -> dict[str, An
     return found[0]
 
 
+def workload(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one Deployment, or (the spool overlay) the one StatefulSet, that runs hookbridge."""
+    found = of_kind(resources, "Deployment") + of_kind(resources, "StatefulSet")
+    assert len(found) == 1, f"expected one Deployment or StatefulSet, got {[r['kind'] for r in found]}"
+    return found[0]
+
+
 def container(deployment: dict[str, Any]) -> dict[str, Any]:
     return next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "hookbridge")
 
 
 def config_text(resources: list[dict[str, Any]]) -> str:
     """The config file the Deployment mounts at /etc/hookbridge, from the rendered ConfigMap."""
-    deployment = one(resources, "Deployment")
+    deployment = workload(resources)
     pod = deployment["spec"]["template"]["spec"]
     mount = next(m for m in container(deployment)["volumeMounts"] if m["mountPath"] == CONFIG_DIR)
     volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
@@ -131,7 +139,7 @@ def seconds(duration: str) -> float:
 
 def env_for_check(resources: list[dict[str, Any]]) -> dict[str, str]:
     """The environment the Deployment gives hookbridge, secrets replaced by dummy values, and nothing else."""
-    deployment = one(resources, "Deployment")
+    deployment = workload(resources)
     c = container(deployment)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     for var in c.get("env", []):
@@ -203,7 +211,7 @@ def test_every_kustomization_renders_what_it_should(rendered):
     assert versions["ServiceMonitor"] == "monitoring.coreos.com/v1"
     assert versions["NetworkPolicy"] == "networking.k8s.io/v1"
     for name, resources in rendered.items():
-        one(resources, "Deployment")
+        workload(resources)
         # the ConfigMap is generated (a hash suffix: a changed config rolls the pods)
         assert re.fullmatch(r"hookbridge-config-[a-z0-9]{10}", one(resources, "ConfigMap")["metadata"]["name"]), name
 
@@ -211,7 +219,7 @@ def test_every_kustomization_renders_what_it_should(rendered):
 @pytest.mark.parametrize("name", list(KUSTOMIZATIONS))
 def test_deployment_passes_review(rendered, name):
     resources = rendered[name]
-    deployment = one(resources, "Deployment")
+    deployment = workload(resources)
     pod = deployment["spec"]["template"]["spec"]
     c = container(deployment)
 
@@ -243,8 +251,12 @@ def test_deployment_passes_review(rendered, name):
     assert pod.get("automountServiceAccountToken") is False
     # no HOOKBRIDGE_PORT=tcp://... from the Service "hookbridge" next to hookbridge's HOOKBRIDGE_* overrides
     assert pod.get("enableServiceLinks") is False
-    # every writable path is a volume (the root filesystem is read-only)
+    # every writable path is a volume (the root filesystem is read-only): scratch space, or a claim of the
+    # StatefulSet's own
+    claims = {t["metadata"]["name"] for t in deployment["spec"].get("volumeClaimTemplates", [])}
     for mount in c["volumeMounts"]:
+        if mount["name"] in claims:
+            continue
         volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
         assert mount.get("readOnly") or "emptyDir" in volume, mount
 
@@ -305,7 +317,7 @@ def test_the_configmap_is_the_example_config_and_hookbridge_check_accepts_it(ren
         value = endpoint["verify"]["secret"]
         assert re.fullmatch(r"\$\{[A-Z0-9_]+\}", value), value
         secret_vars.add(value[2:-1])
-    from_secrets = {v["name"] for v in container(one(resources, "Deployment"))["env"]
+    from_secrets = {v["name"] for v in container(workload(resources))["env"]
                     if "secretKeyRef" in v.get("valueFrom", {})}
     assert secret_vars <= from_secrets
 
@@ -818,3 +830,38 @@ def test_the_grafana_dashboard_queries_only_what_the_bridge_exposes(start_bridge
     assert any('outcome="rejected"' in e and "reason" in e for e in exprs)
     for q in ("0.5", "0.99"):
         assert any(f"histogram_quantile({q}," in e and "_bucket" in e for e in exprs), q
+
+
+def test_the_spool_overlay(rendered, tmp_path):
+    """A StatefulSet with a claim per pod for the spool, the base's pod otherwise, every endpoint spooling."""
+    spool, base = rendered["spool"], rendered["base"]
+    assert not of_kind(spool, "Deployment") and not of_kind(spool, "HorizontalPodAutoscaler")
+    sts = one(spool, "StatefulSet")
+    spec = sts["spec"]
+    assert spec["replicas"] >= 2
+    assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    headless = named(spool, "Service", spec["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None"
+    assert one(spool, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"].items() <= \
+        spec["template"]["metadata"]["labels"].items()
+    # the spool directory lives on the pod's claim
+    env = env_for_check(spool)
+    assert env["HOOKBRIDGE_DURABILITY"] == "spool"
+    c = container(sts)
+    (claim,) = spec["volumeClaimTemplates"]
+    mount = next(m for m in c["volumeMounts"] if m["name"] == claim["metadata"]["name"])
+    assert env["HOOKBRIDGE_SPOOL_PATH"].startswith(mount["mountPath"].rstrip("/") + "/")
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert quantity(env["HOOKBRIDGE_SPOOL_MAX_BYTES"].replace("GiB", "Gi")) < \
+        quantity(claim["spec"]["resources"]["requests"]["storage"])
+    # the pod is the base's but for the spool: same image, probes, resources, security, volumes
+    base_pod = workload(base)["spec"]["template"]
+    pod = json.loads(json.dumps(spec["template"]))
+    pc = container({"spec": {"template": pod}})
+    pc["env"] = [v for v in pc["env"] if not v["name"].startswith("HOOKBRIDGE_SPOOL") and
+                 v["name"] != "HOOKBRIDGE_DURABILITY"]
+    pc["volumeMounts"] = [m for m in pc["volumeMounts"] if m["name"] != claim["metadata"]["name"]]
+    assert pod == base_pod, "the StatefulSet's pod drifted from base/deployment.yaml"
+    # and hookbridge takes that environment: every endpoint of the example config spools
+    result = check_config(config_text(spool), env, tmp_path, "spool")
+    assert result.returncode == 0, result.stderr
