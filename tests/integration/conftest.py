@@ -34,6 +34,8 @@ import pytest
 import requests
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
+from stream import PrivateBroker, wait_idempotent_ready
+
 ROOT = Path(__file__).resolve().parents[2]
 # A wrapper (valgrind) runs the bridge some ten times slower: every wait of the harness grows with TIME_SCALE.
 WRAPPER = shlex.split(os.environ.get("HOOKBRIDGE_WRAPPER", ""))
@@ -342,19 +344,51 @@ def kafka_bootstrap() -> str:
     """The broker, ready for what the bridge does first: an idempotent producer needs the broker's transaction
     coordinator, which a freshly formatted broker loads some seconds after it starts answering."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-    from confluent_kafka import Producer
-
-    results: list = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
-                             "message.timeout.ms": 20000, "log_level": 0})
-        producer.produce("it.warmup", b"warm-up", on_delivery=lambda err, msg: results.append(err))
-        producer.flush(30)
-        if results and results[-1] is None:
-            return bootstrap
-        time.sleep(1)
+    if wait_idempotent_ready(bootstrap):
+        return bootstrap
     pytest.exit(f"the Kafka broker at {bootstrap} does not take an idempotent producer's records", returncode=2)
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
+    """A started broker of the test's own (its own ports and data dir under tmp_path), ready for an idempotent
+    producer: the test may stop and restart it; the shared one is never touched. Stopped and wiped at teardown."""
+    port = free_port()
+    controller_port = free_port()
+    while controller_port == port:
+        controller_port = free_port()
+    broker = PrivateBroker(tmp_path / "kafka", port, controller_port)
+    try:
+        broker.start()
+        if not wait_idempotent_ready(broker.bootstrap):
+            pytest.fail(f"the private broker at {broker.bootstrap} does not take an idempotent producer's records")
+        yield broker
+    finally:
+        broker.reset()
+
+
+_TALLIES: list[str] = []
+
+
+@pytest.fixture
+def report_line(request: pytest.FixtureRequest, record_property: Callable[[str, Any], None]) -> Callable[[str], None]:
+    """report_line(text): a result worth reading even when the test passes (a fault test's sent / acknowledged /
+    found / duplicates). Printed (pytest -s), kept as a junit property, and repeated in the terminal summary, which
+    -q shows too."""
+
+    def report(text: str) -> None:
+        print(f"\n{text}")
+        record_property("tally", text)
+        _TALLIES.append(f"{request.node.nodeid}: {text}")
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _TALLIES:
+        terminalreporter.section("counted streams")
+        for line in _TALLIES:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
