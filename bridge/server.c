@@ -1403,6 +1403,9 @@ static void hb_server_dispose(hb_server_t *srv)
         free(srv->workers[i].listeners);
     }
     free(srv->workers);
+    /* the workers have stopped (joined) or never started: no context reads the configuration any more */
+    if (srv->globalconf.hosts != NULL)
+        h2o_config_dispose(&srv->globalconf);
 }
 
 int hb_server_run(const hb_config_t *cfg)

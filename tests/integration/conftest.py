@@ -1,8 +1,11 @@
 """Fixtures and helpers for hookbridge's integration tests: the built binary against a real Kafka broker.
 
 Environment:
-  HOOKBRIDGE_BIN   the binary under test [build/hookbridge]
-  KAFKA_BOOTSTRAP  the real broker started by tests/kafka/broker.sh [127.0.0.1:9092]
+  HOOKBRIDGE_BIN         the binary under test [build/hookbridge]
+  KAFKA_BOOTSTRAP        the real broker started by tests/kafka/broker.sh [127.0.0.1:9092]
+  HOOKBRIDGE_WRAPPER     a command line put before `hookbridge serve` (e.g. valgrind and its options, as
+                         tests/valgrind.sh does); when it exits with HOOKBRIDGE_WRAPPER_ERROR_CODE [97] the test fails
+  HOOKBRIDGE_TIME_SCALE  multiplies the harness's waits (ready, stop, wait_for, Bridge.post) [5 with a wrapper, else 1]
 
 Every test gets its own topic template ("it.<test>.<random>.{id}"), so tests never see each other's events.
 """
@@ -17,6 +20,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -30,9 +34,15 @@ import pytest
 import requests
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
+from stream import PrivateBroker, wait_idempotent_ready
+
 ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_S = 20.0
-STOP_TIMEOUT_S = 20.0
+# A wrapper (valgrind) runs the bridge some ten times slower: every wait of the harness grows with TIME_SCALE.
+WRAPPER = shlex.split(os.environ.get("HOOKBRIDGE_WRAPPER", ""))
+WRAPPER_ERROR_CODE = int(os.environ.get("HOOKBRIDGE_WRAPPER_ERROR_CODE", "97"))
+TIME_SCALE = float(os.environ.get("HOOKBRIDGE_TIME_SCALE") or (5 if WRAPPER else 1))
+READY_TIMEOUT_S = 20.0 * TIME_SCALE
+STOP_TIMEOUT_S = 20.0 * TIME_SCALE
 ENVELOPE_CONTENT_TYPE = "application/vnd.hookbridge.event.v1+msgpack"
 
 
@@ -51,7 +61,9 @@ def free_port() -> int:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.02) -> Any:
-    """Polls predicate until it returns something truthy (returned) or the deadline passes (AssertionError)."""
+    """Polls predicate until it returns something truthy (returned) or the deadline passes (AssertionError). The
+    deadline is timeout * TIME_SCALE: it bounds how long a test waits for something, never how fast it must be."""
+    timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     while True:
         result = predicate()
@@ -282,7 +294,7 @@ class Bridge:
         if signed:
             all_headers.update(self.signature_headers(endpoint_id, body))
         all_headers.update(headers or {})
-        return requests.post(self.url(endpoint_id, suffix), data=body, headers=all_headers, timeout=30)
+        return requests.post(self.url(endpoint_id, suffix), data=body, headers=all_headers, timeout=30 * TIME_SCALE)
 
     def stderr_text(self) -> str:
         return self.stderr_path.read_text(errors="replace")
@@ -332,19 +344,51 @@ def kafka_bootstrap() -> str:
     """The broker, ready for what the bridge does first: an idempotent producer needs the broker's transaction
     coordinator, which a freshly formatted broker loads some seconds after it starts answering."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-    from confluent_kafka import Producer
-
-    results: list = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
-                             "message.timeout.ms": 20000, "log_level": 0})
-        producer.produce("it.warmup", b"warm-up", on_delivery=lambda err, msg: results.append(err))
-        producer.flush(30)
-        if results and results[-1] is None:
-            return bootstrap
-        time.sleep(1)
+    if wait_idempotent_ready(bootstrap):
+        return bootstrap
     pytest.exit(f"the Kafka broker at {bootstrap} does not take an idempotent producer's records", returncode=2)
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
+    """A started broker of the test's own (its own ports and data dir under tmp_path), ready for an idempotent
+    producer: the test may stop and restart it; the shared one is never touched. Stopped and wiped at teardown."""
+    port = free_port()
+    controller_port = free_port()
+    while controller_port == port:
+        controller_port = free_port()
+    broker = PrivateBroker(tmp_path / "kafka", port, controller_port)
+    try:
+        broker.start()
+        if not wait_idempotent_ready(broker.bootstrap):
+            pytest.fail(f"the private broker at {broker.bootstrap} does not take an idempotent producer's records")
+        yield broker
+    finally:
+        broker.reset()
+
+
+_TALLIES: list[str] = []
+
+
+@pytest.fixture
+def report_line(request: pytest.FixtureRequest, record_property: Callable[[str, Any], None]) -> Callable[[str], None]:
+    """report_line(text): a result worth reading even when the test passes (a fault test's sent / acknowledged /
+    found / duplicates). Printed (pytest -s), kept as a junit property, and repeated in the terminal summary, which
+    -q shows too."""
+
+    def report(text: str) -> None:
+        print(f"\n{text}")
+        record_property("tally", text)
+        _TALLIES.append(f"{request.node.nodeid}: {text}")
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _TALLIES:
+        terminalreporter.section("counted streams")
+        for line in _TALLIES:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -386,8 +430,11 @@ def start_bridge(
         config_path.write_text(json.dumps(config, indent=2) + "\n")
         stderr_path = tmp_path / f"{name}.stderr"
         with open(stderr_path, "wb") as err:
+            # HB_TEST_NAME names the process for a wrapper's log (valgrind's --log-file=...%q{HB_TEST_NAME}...)
+            env = {**os.environ, "HB_TEST_NAME": f"{_topic_safe(request.node.name)}.{name}"}
             proc = subprocess.Popen(
-                [hookbridge_bin, "serve", "-c", str(config_path)], stdin=subprocess.DEVNULL, stdout=err, stderr=err
+                [*WRAPPER, hookbridge_bin, "serve", "-c", str(config_path)], stdin=subprocess.DEVNULL, stdout=err,
+                stderr=err, env=env
             )
         bridge = Bridge(proc=proc, config=config, config_path=config_path, stderr_path=stderr_path)
         started.append(bridge)
@@ -398,10 +445,16 @@ def start_bridge(
 
     reports = [getattr(request.node, f"report_{when}", None) for when in ("setup", "call")]
     failed = any(report is not None and report.failed for report in reports)
+    wrapper_failed = []
     for bridge in started:
         code = bridge.stop()
-        if failed:
+        if WRAPPER and code == WRAPPER_ERROR_CODE:
+            wrapper_failed.append(bridge.config_path.name)
+        if failed or bridge.config_path.name in wrapper_failed:
             print(f"\n===== {bridge.config_path.name} (exit {code}) stderr =====\n{bridge.stderr_text()}")
+    if wrapper_failed:
+        pytest.fail(f"{WRAPPER[0]} reported errors (exit {WRAPPER_ERROR_CODE}) for {', '.join(wrapper_failed)}: "
+                    f"see its log for {_topic_safe(request.node.name)}")
 
 
 def assert_nothing_published(bridge: Bridge, bootstrap: str, endpoint_id: str, body: Optional[bytes] = None) -> None:
