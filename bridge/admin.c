@@ -18,6 +18,7 @@
 #include "envelope.h"
 #include "json.h"
 #include "log.h"
+#include "messages.h"
 #include "metrics.h"
 #include "status_page.h"
 #include "testrun.h"
@@ -347,38 +348,40 @@ static void *hb_send_job_main(void *arg)
     return NULL;
 }
 
+/* A test run's answer is back: it goes to the admin request that asked for it, if that is still there. */
+static void hb_admin_on_sent_one(h2o_multithread_message_t *msg, void *ctx)
+{
+    hb_send_job_t *job = H2O_STRUCT_FROM_MEMBER(hb_send_job_t, msg, msg);
+    if (job->req != NULL) {
+        hb_buf_t body;
+        hb_buf_init(&body);
+        if (job->status == 0) {
+            hb_buf_puts(&body, "{\"error\":\"not_sent\",\"reason\":");
+            hb_json_cstr(&body, job->error);
+            hb_buf_puts(&body, "}\n");
+        } else {
+            hb_buf_printf(&body, "{\"status\":%d,\"answer\":", job->status);
+            msgpack_sbuffer sb;
+            msgpack_sbuffer_init(&sb);
+            size_t len = job->answer.len;
+            while (len > 0 && (job->answer.base[len - 1] == '\n' || job->answer.base[len - 1] == '\r'))
+                len--;
+            if (len > 0 && hb_json_to_msgpack(job->answer.base, len, HB_BODY_MAX_DEPTH, &sb, NULL, 0) == 0)
+                hb_buf_append(&body, job->answer.base, len); /* the bridge's own JSON answer, as it is */
+            else
+                hb_json_str(&body, len > 0 ? job->answer.base : "", len);
+            msgpack_sbuffer_destroy(&sb);
+            hb_buf_puts(&body, "}\n");
+        }
+        hb_admin_send(job->req, job->status != 0 ? 200 : 502, "application/json", &body);
+        hb_buf_dispose(&body);
+    }
+    hb_send_job_release(job);
+}
+
 static void hb_admin_on_sent(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
-    while (!h2o_linklist_is_empty(messages)) {
-        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
-        h2o_linklist_unlink(&msg->link);
-        hb_send_job_t *job = H2O_STRUCT_FROM_MEMBER(hb_send_job_t, msg, msg);
-        if (job->req != NULL) {
-            hb_buf_t body;
-            hb_buf_init(&body);
-            if (job->status == 0) {
-                hb_buf_puts(&body, "{\"error\":\"not_sent\",\"reason\":");
-                hb_json_cstr(&body, job->error);
-                hb_buf_puts(&body, "}\n");
-            } else {
-                hb_buf_printf(&body, "{\"status\":%d,\"answer\":", job->status);
-                msgpack_sbuffer sb;
-                msgpack_sbuffer_init(&sb);
-                size_t len = job->answer.len;
-                while (len > 0 && (job->answer.base[len - 1] == '\n' || job->answer.base[len - 1] == '\r'))
-                    len--;
-                if (len > 0 && hb_json_to_msgpack(job->answer.base, len, HB_BODY_MAX_DEPTH, &sb, NULL, 0) == 0)
-                    hb_buf_append(&body, job->answer.base, len); /* the bridge's own JSON answer, as it is */
-                else
-                    hb_json_str(&body, len > 0 ? job->answer.base : "", len);
-                msgpack_sbuffer_destroy(&sb);
-                hb_buf_puts(&body, "}\n");
-            }
-            hb_admin_send(job->req, job->status != 0 ? 200 : 502, "application/json", &body);
-            hb_buf_dispose(&body);
-        }
-        hb_send_job_release(job);
-    }
+    hb_take_messages(messages, hb_admin_on_sent_one, NULL);
 }
 
 /* 1 when path is /api/endpoints/{id}/examples/{example}/send; the two names are copied out. */

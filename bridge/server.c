@@ -23,6 +23,7 @@
 #include "envelope.h"
 #include "json.h"
 #include "log.h"
+#include "messages.h"
 #include "publisher.h"
 #include "spool.h"
 
@@ -490,24 +491,6 @@ static void hb_worker_check_exit(hb_worker_t *w)
 {
     if (w->draining && atomic_load_explicit(&w->inflight, memory_order_relaxed) == 0 && w->exit_at == 0)
         w->exit_at = h2o_now(w->ctx.loop) + HB_EXIT_GRACE_MS;
-}
-
-/*
- * Empties an h2o message list, calling cb on each message after it is detached (cb may free it). Walks the
- * circular list by hand, leaving the head empty as h2o expects, rather than h2o_linklist_unlink() in a loop,
- * whose header the static analyzer cannot follow (false use-after-free reports).
- */
-static void hb_take_messages(h2o_linklist_t *messages, void (*cb)(h2o_multithread_message_t *, void *), void *ctx)
-{
-    h2o_linklist_t *node = messages->next;
-    messages->next = messages->prev = messages;
-    while (node != messages) {
-        h2o_linklist_t *next = node->next;
-        node->next = node->prev = NULL;
-        if (cb != NULL)
-            cb(H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, node), ctx);
-        node = next;
-    }
 }
 
 static void hb_on_delivered(h2o_multithread_message_t *msg, void *ctx)

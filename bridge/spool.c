@@ -63,8 +63,9 @@ static uint32_t hb_get_u32(const uint8_t *p)
 
 static hb_spool_field_t *hb_record_field(hb_spool_record_t *rec, int i)
 {
-    hb_spool_field_t *fields[HB_SPOOL_FIELDS] = {&rec->topic,    &rec->key,         &rec->content_type, &rec->endpoint,
-                                                 &rec->event_id, &rec->traceparent, &rec->tracestate,   &rec->value};
+    hb_spool_field_t *const fields[HB_SPOOL_FIELDS] = {&rec->topic,      &rec->key,      &rec->content_type,
+                                                       &rec->endpoint,   &rec->event_id, &rec->traceparent,
+                                                       &rec->tracestate, &rec->value};
     return fields[i];
 }
 
@@ -343,7 +344,8 @@ static int hb_spool_load(hb_spool_t *sp, char *err, size_t errlen)
         }
     }
     closedir(d);
-    qsort(ids, n, sizeof(*ids), hb_cmp_u64);
+    if (n > 0)
+        qsort(ids, n, sizeof(*ids), hb_cmp_u64);
     sp->next_id = n > 0 ? ids[n - 1] + 1 : 1;
     uint64_t records = 0;
     int64_t oldest = 0;
@@ -397,10 +399,10 @@ static int hb_write_all(int fd, const void *data, size_t len)
 /* Writes a batch of appends to the segment being written and fsyncs it once: group commit. Calls every done. */
 static void hb_spool_commit(hb_spool_t *sp, hb_spool_append_t *batch)
 {
-    int io_ok = sp->wfd >= 0;
+    int io_ok = sp->wfd >= 0 && sp->num_segs > 0;
     if (io_ok && sp->segs[sp->num_segs - 1].size >= sp->segment_max)
         io_ok = hb_spool_new_segment(sp) == 0;
-    hb_segment_t *seg = sp->num_segs > 0 ? &sp->segs[sp->num_segs - 1] : NULL;
+    hb_segment_t *seg = io_ok ? &sp->segs[sp->num_segs - 1] : NULL;
     uint64_t written = 0;
     for (hb_spool_append_t *a = batch; a != NULL; a = a->next) {
         a->status = HB_SPOOL_OK;
@@ -415,7 +417,7 @@ static void hb_spool_commit(hb_spool_t *sp, hb_spool_append_t *batch)
             written += a->len;
         }
     }
-    if (written > 0 && (!io_ok || fdatasync(sp->wfd) != 0)) {
+    if (written > 0 && seg != NULL && (!io_ok || fdatasync(sp->wfd) != 0)) {
         if (io_ok)
             hb_spool_log_errno("cannot fsync the spool", sp->dir);
         /* nothing of this batch may count as spooled: cut it off again */
@@ -423,7 +425,7 @@ static void hb_spool_commit(hb_spool_t *sp, hb_spool_append_t *batch)
             hb_spool_log_errno("cannot cut a failed write off the spool", sp->dir);
         io_ok = 0;
     }
-    if (io_ok && written > 0) {
+    if (io_ok && written > 0 && seg != NULL) {
         seg->size += written;
         atomic_fetch_add(&sp->bytes, written);
     }
