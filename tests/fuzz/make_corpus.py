@@ -94,6 +94,23 @@ def config_rows():
     return yamls
 
 
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def spool_frame(ts, *fields):
+    """One record as bridge/spool.c frames it: magic, length, CRC-32C, then the timestamp and the eight fields."""
+    import struct
+    payload = struct.pack("<q", ts) + b"".join(
+        struct.pack("<I", len(f)) + f for f in (x if isinstance(x, bytes) else x.encode() for x in fields))
+    return b"HBS1" + struct.pack("<II", len(payload), crc32c(payload)) + payload
+
+
 class Corpus:
     def __init__(self, target):
         self.dir = os.path.join(OUT, target)
@@ -182,6 +199,17 @@ def main():
     for f in vectors:
         c.add(read("schemas/vectors/" + f, "rb"))
     print("fuzz_envelope", c.n)
+
+    c = Corpus("fuzz_spool")
+    records = [spool_frame(1764000000123 + i, "webhooks." + e, "key", "application/vnd.hookbridge.event.v1+msgpack",
+                           e, f"evt_{i}", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" if i % 2 else "",
+                           "", read("schemas/vectors/" + f, "rb"))
+               for i, (e, f) in enumerate(zip(["github", "stripe", "slack", "x"] * 4, vectors))]
+    for r in records:
+        c.add(r)
+        c.add(r + r[: len(r) // 2])  # a torn tail after a whole record
+    c.add(b"".join(records[:3]))
+    print("fuzz_spool", c.n)
 
 
 if __name__ == "__main__":

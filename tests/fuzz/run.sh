@@ -3,7 +3,8 @@
 # each for SECONDS (default 60) on a scratch copy of its seed corpus tests/fuzz/corpus/TARGET/, one after the other.
 # Fails when any target finds a crash, a leak, a timeout or an out-of-memory; the input that did it is kept in
 # build-fuzz/fuzz-artifacts/TARGET/ (replay it: build-fuzz/fuzz/TARGET FILE). Prints one summary line per target.
-# TARGET: fuzz_config, fuzz_filter, fuzz_body, fuzz_signatures, fuzz_template, fuzz_envelope (default: all).
+# TARGET: fuzz_config, fuzz_filter, fuzz_body, fuzz_signatures, fuzz_template, fuzz_envelope, fuzz_spool (default:
+# all).
 # Needs clang and libFuzzer's runtime (Debian: clang libclang-rt-dev; llvm for symbolized stack traces).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -11,11 +12,11 @@ BUILD=${HB_FUZZ_BUILD:-$ROOT/build-fuzz}
 SECONDS_EACH=${1:-60}
 shift $(($# > 0 ? 1 : 0))
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(fuzz_config fuzz_filter fuzz_body fuzz_signatures fuzz_template fuzz_envelope)
+((${#TARGETS[@]})) || TARGETS=(fuzz_config fuzz_filter fuzz_body fuzz_signatures fuzz_template fuzz_envelope fuzz_spool)
 
 # the longest input each target gets: enough for its grammar, small enough to stay fast
 declare -A MAX_LEN=([fuzz_config]=8192 [fuzz_filter]=4096 [fuzz_body]=8192 [fuzz_signatures]=4096
-                    [fuzz_template]=2048 [fuzz_envelope]=8192)
+                    [fuzz_template]=2048 [fuzz_envelope]=8192 [fuzz_spool]=16384)
 
 command -v clang >/dev/null || { echo "run.sh: clang is not installed (Debian: apt-get install clang libclang-rt-dev)" >&2; exit 2; }
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_C_COMPILER=clang -DHB_FUZZ=ON -DBUILD_TESTING=OFF \
