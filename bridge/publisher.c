@@ -19,10 +19,14 @@ struct hb_publisher {
     rd_kafka_topic_t **topics;
     size_t num_topics;
     atomic_llong rtt_us; /* the brokers' mean round-trip time from the last statistics, -1 before any */
+    atomic_int down;     /* librdkafka said every broker is down, and no record was acknowledged since */
 };
 
 static void hb_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *conf_opaque)
 {
+    hb_publisher_t *pub = conf_opaque;
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR && atomic_load_explicit(&pub->down, memory_order_relaxed))
+        atomic_store(&pub->down, 0);
     hb_delivery_t *d = msg->_private;
     d->cb(d, msg->err);
 }
@@ -37,6 +41,8 @@ static void hb_on_log(const rd_kafka_t *rk, int level, const char *fac, const ch
 
 static void hb_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        atomic_store(&((hb_publisher_t *)opaque)->down, 1);
     hb_log(HB_LOG_WARN, "kafka error", "error", rd_kafka_err2name((rd_kafka_resp_err_t)err), "detail", reason,
            HB_LOG_END);
 }
@@ -201,6 +207,11 @@ int hb_publisher_metadata(hb_publisher_t *pub, int timeout_ms, char *err, size_t
     }
     free(topics);
     return ret;
+}
+
+int hb_publisher_down(hb_publisher_t *pub)
+{
+    return atomic_load_explicit(&pub->down, memory_order_relaxed);
 }
 
 int hb_publisher_outq_len(hb_publisher_t *pub)

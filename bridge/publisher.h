@@ -61,6 +61,8 @@ int hb_publisher_flush(hb_publisher_t *pub, int timeout_ms);
 int hb_publisher_metadata(hb_publisher_t *pub, int timeout_ms, char *err, size_t errlen);
 /** The brokers' mean round-trip time in µs from librdkafka's last statistics, or -1 before any. Any thread. */
 long long hb_publisher_rtt_us(hb_publisher_t *pub);
+/** 1 when librdkafka reported every broker down and no record was acknowledged since. Any thread. */
+int hb_publisher_down(hb_publisher_t *pub);
 /** Records enqueued and not yet reported. Any thread. */
 int hb_publisher_outq_len(hb_publisher_t *pub);
 /** Stops the poll thread and destroys the producer (records still queued are reported as failed). Accepts NULL. */

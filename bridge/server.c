@@ -752,8 +752,9 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
             bufs[i].alloc = bufs[i].size;
         }
     }
-    /* a spooled endpoint goes straight to the spool while it holds anything: its events keep their order */
-    int direct = !t->spool || hb_spool_backlog(srv->spool) == 0;
+    /* a spooled endpoint goes straight to the spool while it holds anything (its events keep their order), and
+       while every broker is known to be down (no point waiting spoolAfter) */
+    int direct = !t->spool || (hb_spool_backlog(srv->spool) == 0 && !hb_publisher_down(srv->publisher));
     for (size_t i = 0; i < nroutes; i++) {
         if (!t->spool && t->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             msgpack_sbuffer_destroy(&bufs[i]);
