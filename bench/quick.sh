@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A first point on the curve (not the full benchmark of bench/run, which is still to come):
+# A first point on the curve (the full benchmark is bench/run):
 # wrk against `hookbridge serve` with the embedded broker, a 1 KiB signed JSON body, keep-alive.
 #   bench/quick.sh [CONNECTIONS=64] [SECONDS=10]
 set -euo pipefail
