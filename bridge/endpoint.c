@@ -123,7 +123,10 @@ void hb_endpoint_remember(hb_endpoint_t *ep, int64_t at_ms, int status, const ch
     e->at_ms = at_ms;
     e->status = status;
     e->outcome = outcome;
-    snprintf(e->reason, sizeof(e->reason), "%s", reason != NULL ? reason : "");
+    size_t len = reason != NULL ? strnlen(reason, sizeof(e->reason) - 1) : 0;
+    if (len > 0)
+        memcpy(e->reason, reason, len); /* on every request: no printf */
+    e->reason[len] = '\0';
     e->latency_us = latency_us > UINT32_MAX ? UINT32_MAX : (uint32_t)latency_us;
     atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
 }

@@ -360,7 +360,13 @@ void hb_uuid7_format(char out[37], int64_t unix_ms, const uint8_t random[10])
     memcpy(b + 6, random, 10);
     b[6] = (uint8_t)(0x70 | (b[6] & 0x0f)); /* version 7 */
     b[8] = (uint8_t)(0x80 | (b[8] & 0x3f)); /* variant 10 */
-    char hex[33];
-    hb_hex_encode(hex, b, 16);
-    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+    static const char digits[] = "0123456789abcdef";
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-'; /* 8-4-4-4-12 */
+        *o++ = digits[b[i] >> 4];
+        *o++ = digits[b[i] & 0x0f];
+    }
+    *o = '\0';
 }
