@@ -18,6 +18,8 @@
 #define HB_DEFAULT_DELIVERY_TIMEOUT_MS 8000
 #define HB_DEFAULT_SHUTDOWN_TIMEOUT_MS 15000
 #define HB_DEFAULT_DRAIN_DELAY_MS 5000 /* for the endpoints controller to take the pod out of the Service */
+/* h2o's own default; senders (GitHub, Stripe, ...) send a request within a fraction of a second */
+#define HB_DEFAULT_REQUEST_TIMEOUT_MS 10000
 
 #define HB_MAX_OVERRIDES 24
 
@@ -559,6 +561,8 @@ static int hb_server_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_n
         hb_get_duration(l, v, "server.shutdownTimeout", &cfg->server.shutdown_timeout_ms);
     } else if (strcmp(key, "drainDelay") == 0) {
         hb_get_duration_z(l, v, "server.drainDelay", &cfg->server.drain_delay_ms, 1);
+    } else if (strcmp(key, "requestTimeout") == 0) {
+        hb_get_duration(l, v, "server.requestTimeout", &cfg->server.request_timeout_ms);
     } else if (strcmp(key, "tls") == 0) {
         if (v->type != YAML_MAPPING_NODE) {
             hb_errorf(l, v, "server.tls must be a mapping with certFile and keyFile, not %s", hb_node_kind(v));
@@ -578,7 +582,8 @@ static int hb_server_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_n
             hb_errorf(l, v, "server.tls needs both certFile and keyFile");
     } else {
         hb_unknown_key(l, k, key,
-                       "server (expected listen, publicUrl, threads, maxBodySize, drainDelay, shutdownTimeout, tls)");
+                       "server (expected listen, publicUrl, threads, maxBodySize, drainDelay, shutdownTimeout, "
+                       "requestTimeout, tls)");
     }
     return 0;
 }
@@ -1430,6 +1435,7 @@ static const struct {
     {"server", NULL, "maxBodySize", "HOOKBRIDGE_SERVER_MAX_BODY_SIZE", 0},
     {"server", NULL, "drainDelay", "HOOKBRIDGE_SERVER_DRAIN_DELAY", 0},
     {"server", NULL, "shutdownTimeout", "HOOKBRIDGE_SERVER_SHUTDOWN_TIMEOUT", 0},
+    {"server", NULL, "requestTimeout", "HOOKBRIDGE_SERVER_REQUEST_TIMEOUT", 0},
     {"server", "tls", "certFile", "HOOKBRIDGE_SERVER_TLS_CERT_FILE", 0},
     {"server", "tls", "keyFile", "HOOKBRIDGE_SERVER_TLS_KEY_FILE", 0},
     {"admin", NULL, "listen", "HOOKBRIDGE_ADMIN_LISTEN", 0},
@@ -1646,6 +1652,8 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
         cfg->server.shutdown_timeout_ms = HB_DEFAULT_SHUTDOWN_TIMEOUT_MS;
     if (cfg->server.drain_delay_ms == UINT64_MAX)
         cfg->server.drain_delay_ms = HB_DEFAULT_DRAIN_DELAY_MS;
+    if (cfg->server.request_timeout_ms == 0)
+        cfg->server.request_timeout_ms = HB_DEFAULT_REQUEST_TIMEOUT_MS;
     if (cfg->kafka.brokers == NULL || *cfg->kafka.brokers == '\0') {
         free(cfg->kafka.brokers);
         cfg->kafka.brokers = hb_xstrdup("embedded");

@@ -1181,9 +1181,10 @@ static void hb_warn_restart_only(const hb_config_t *old, const hb_config_t *neu,
              old->kafka.format_json != neu->kafka.format_json)
         changed = "kafka.producer, kafka.deliveryTimeout or kafka.format";
     else if (old->server.num_listen != neu->server.num_listen || old->server.threads != neu->server.threads ||
+             old->server.request_timeout_ms != neu->server.request_timeout_ms ||
              (old->server.tls_cert_file == NULL) != (neu->server.tls_cert_file == NULL) ||
              (old->admin.listen.host == NULL) != (neu->admin.listen.host == NULL))
-        changed = "server.listen, server.threads, server.tls or admin.listen";
+        changed = "server.listen, server.threads, server.requestTimeout, server.tls or admin.listen";
     if (changed != NULL)
         hb_log(HB_LOG_WARN, "reload: this change takes a restart; the rest applies", "keys", changed, HB_LOG_END);
     for (size_t i = 0; i < neu->num_endpoints; i++)
@@ -1322,6 +1323,12 @@ int hb_server_run(const hb_config_t *cfg)
     srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("hookbridge"));
     /* h2o refuses larger bodies (413) before buffering them; each endpoint's own limit is checked in hb_on_req */
     srv->globalconf.max_request_entity_size = max_body;
+    /* slowloris: h2o's HTTP/1 timer starts when a connection waits for a request (after accept, or after the previous
+       answer on a keep-alive connection) and is not pushed back by the bytes that trickle in; it stops only once the
+       body is complete, so it bounds slow headers and slow bodies alike, and idle keep-alive connections. The TLS
+       handshake gets the same bound. */
+    srv->globalconf.http1.req_timeout = cfg->server.request_timeout_ms;
+    srv->globalconf.handshake_timeout = cfg->server.request_timeout_ms;
     h2o_hostconf_t *hostconf = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
     hb_handler_t *handler = (hb_handler_t *)h2o_create_handler(pathconf, sizeof(*handler));

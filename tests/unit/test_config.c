@@ -185,6 +185,10 @@ static const struct {
      2,
      {"cfg.yaml:2:15: server.drainDelay must be a duration",
       "cfg.yaml:4:20: kafka.readinessWindow must be a duration"}},
+    {"requestTimeout zero or without a unit",
+     "server:\n  requestTimeout: 0s\n" EP,
+     1,
+     {"cfg.yaml:2:19: server.requestTimeout must be a duration such as 8s, 500ms or 1m, not \"0s\""}},
     {"tls with only certFile",
      "server:\n  tls:\n    certFile: /c.pem\n" EP,
      1,
@@ -858,6 +862,7 @@ static void test_defaults(void)
     is_int(cfg->server.max_body_size, 1024 * 1024, "default maxBodySize 1MiB");
     is_int(cfg->server.shutdown_timeout_ms, 15000, "default shutdownTimeout 15s");
     is_int(cfg->server.drain_delay_ms, 5000, "default drainDelay 5s");
+    is_int(cfg->server.request_timeout_ms, 10000, "default requestTimeout 10s");
     is_int(cfg->kafka.readiness_window_ms, 30000, "default readinessWindow 30s");
     is_int(cfg->log.level, 1, "default log.level info");
     ok(cfg->log.sample_rate == 0.01, "default log.sampleRate 0.01");
@@ -1219,6 +1224,8 @@ static void test_overrides(void)
                                        "warn",
                                        "HOOKBRIDGE_SERVER_PUBLIC_URL",
                                        "https://h/${UNSET_VAR}",
+                                       "HOOKBRIDGE_SERVER_REQUEST_TIMEOUT",
+                                       "2500ms",
                                        NULL};
     hb_config_t *cfg = parse_with(yaml, vars, &errors);
     if (ok(cfg != NULL, "overrides: the config loads")) {
@@ -1231,6 +1238,7 @@ static void test_overrides(void)
         is_str(cfg->server.tls_cert_file, "/tls/c", "HOOKBRIDGE_SERVER_TLS_CERT_FILE adds server.tls");
         is_str(cfg->server.tls_key_file, "/tls/k", "and the key next to it");
         is_int(cfg->log.level, 2, "HOOKBRIDGE_LOG_LEVEL adds log.level");
+        is_int(cfg->server.request_timeout_ms, 2500, "HOOKBRIDGE_SERVER_REQUEST_TIMEOUT adds server.requestTimeout");
         is_str(cfg->server.public_url, "https://h/${UNSET_VAR}", "a variable's ${ is not expanded again");
         is_int(cfg->watch, 0, "watch is off by default");
         if (is_int(cfg->num_files, 1, "read from one file"))
