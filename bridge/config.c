@@ -563,6 +563,8 @@ static int hb_server_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_n
         hb_get_duration_z(l, v, "server.drainDelay", &cfg->server.drain_delay_ms, 1);
     } else if (strcmp(key, "requestTimeout") == 0) {
         hb_get_duration(l, v, "server.requestTimeout", &cfg->server.request_timeout_ms);
+    } else if (strcmp(key, "h2c") == 0) {
+        hb_get_bool(l, v, "server.h2c", &cfg->server.h2c);
     } else if (strcmp(key, "tls") == 0) {
         if (v->type != YAML_MAPPING_NODE) {
             hb_errorf(l, v, "server.tls must be a mapping with certFile and keyFile, not %s", hb_node_kind(v));
@@ -583,7 +585,7 @@ static int hb_server_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_n
     } else {
         hb_unknown_key(l, k, key,
                        "server (expected listen, publicUrl, threads, maxBodySize, drainDelay, shutdownTimeout, "
-                       "requestTimeout, tls)");
+                       "requestTimeout, h2c, tls)");
     }
     return 0;
 }
@@ -1436,6 +1438,7 @@ static const struct {
     {"server", NULL, "drainDelay", "HOOKBRIDGE_SERVER_DRAIN_DELAY", 0},
     {"server", NULL, "shutdownTimeout", "HOOKBRIDGE_SERVER_SHUTDOWN_TIMEOUT", 0},
     {"server", NULL, "requestTimeout", "HOOKBRIDGE_SERVER_REQUEST_TIMEOUT", 0},
+    {"server", NULL, "h2c", "HOOKBRIDGE_SERVER_H2C", 0},
     {"server", "tls", "certFile", "HOOKBRIDGE_SERVER_TLS_CERT_FILE", 0},
     {"server", "tls", "keyFile", "HOOKBRIDGE_SERVER_TLS_KEY_FILE", 0},
     {"admin", NULL, "listen", "HOOKBRIDGE_ADMIN_LISTEN", 0},
@@ -1563,6 +1566,15 @@ static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node
     hb_top_ctx_t *tc = target;
     if (strcmp(key, "server") == 0) {
         hb_each_key(l, v, "server", hb_server_key, tc->cfg);
+        /* every listener shares the one TLS context: with it, no listener is cleartext, and HTTP/2 over TLS (ALPN)
+           is not offered */
+        if (tc->cfg->server.h2c && tc->cfg->server.tls_cert_file != NULL)
+            for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++)
+                if (hb_node(l, p->key)->type == YAML_SCALAR_NODE &&
+                    strcmp(hb_scalar_raw(hb_node(l, p->key)), "h2c") == 0)
+                    hb_errorf(l, hb_node(l, p->value),
+                              "server.h2c is HTTP/2 in cleartext, but server.tls makes every listener TLS, which "
+                              "speaks HTTP/1.1 only; drop one of them");
     } else if (strcmp(key, "admin") == 0) {
         hb_each_key(l, v, "admin", hb_admin_key, tc->cfg);
     } else if (strcmp(key, "kafka") == 0) {

@@ -511,6 +511,11 @@ static void hb_fill_request(h2o_req_t *req, hb_request_t *hreq, char *addrbuf)
         headers[n++] = (hb_header_t){"host", 4, req->input.authority.base, req->input.authority.len};
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
+        /* a request that came with Upgrade: h2c is served as HTTP/2 stream 1 and keeps its HTTP/1.1 headers; those of
+           the upgrade itself are about the connection, which no HTTP/2 request has */
+        if (req->version >= 0x200 && (h->name == &H2O_TOKEN_CONNECTION->buf ||
+                                      h2o_lcstris(h->name->base, h->name->len, H2O_STRLIT("http2-settings"))))
+            continue;
         headers[n++] = (hb_header_t){h->name->base, h->name->len, h->value.base, h->value.len};
     }
     hreq->headers = headers;
@@ -919,6 +924,10 @@ static void hb_on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
         h2o_socket_close(w->listeners[i]);
     }
     w->num_listeners = 0;
+    /* h2c: a GOAWAY on every HTTP/2 connection (their requests in flight are still answered), and h2o then closes
+       HTTP/1 keep-alive connections after their answer */
+    if (w->srv->cfg->server.h2c)
+        h2o_context_request_shutdown(&w->ctx);
     hb_worker_check_exit(w);
 }
 
@@ -1093,7 +1102,8 @@ static int hb_open_listeners(hb_server_t *srv, const hb_listen_t *la, size_t slo
                 snprintf(srv->public_port, sizeof(srv->public_port), "%s", port);
             }
             hb_log(HB_LOG_INFO, "listening", "address", hl != SIZE_MAX ? host : "?", "port", port, "scheme",
-                   srv->ssl_ctx != NULL ? "https" : "http", HB_LOG_END);
+                   srv->ssl_ctx != NULL ? "https" : "http", "protocols",
+                   srv->cfg->server.h2c ? "http/1.1, h2c" : "http/1.1", HB_LOG_END);
         }
         srv->workers[i].listen_fds[slot] = fd;
     }
@@ -1114,7 +1124,8 @@ static int hb_setup_tls(hb_server_t *srv)
                cfg->server.tls_key_file, HB_LOG_END);
         return -1;
     }
-    /* no ALPN registration: HTTP/2 stays off until it is explicitly enabled (h2o 2.2.5 lacks the Rapid Reset fix) */
+    /* no ALPN registration: TLS listeners speak HTTP/1.1 only (h2o 2.2.5 lacks the Rapid Reset fix; HTTP/2 is opt-in,
+       in cleartext, with server.h2c, which the config refuses together with TLS) */
     return 0;
 }
 
@@ -1128,6 +1139,11 @@ static void hb_log_startup(const hb_server_t *srv, const char *bootstrap)
         else if (hb_verify_config_keyless(&cfg->endpoints[i].verify))
             hb_log(HB_LOG_WARN, "the endpoint's secret is empty: every request will be refused (Missing secret)",
                    "endpoint", cfg->endpoints[i].id, HB_LOG_END);
+    if (cfg->server.h2c)
+        hb_log(HB_LOG_WARN,
+               "server.h2c: HTTP/2 in cleartext is on. h2o 2.2.5 predates the HTTP/2 Rapid Reset fix: keep this "
+               "listener behind a gateway you run (docs/security.md)",
+               HB_LOG_END);
     if (srv->embedded != NULL) {
         hb_buf_t tail;
         hb_buf_init(&tail);
@@ -1181,10 +1197,10 @@ static void hb_warn_restart_only(const hb_config_t *old, const hb_config_t *neu,
              old->kafka.format_json != neu->kafka.format_json)
         changed = "kafka.producer, kafka.deliveryTimeout or kafka.format";
     else if (old->server.num_listen != neu->server.num_listen || old->server.threads != neu->server.threads ||
-             old->server.request_timeout_ms != neu->server.request_timeout_ms ||
+             old->server.request_timeout_ms != neu->server.request_timeout_ms || old->server.h2c != neu->server.h2c ||
              (old->server.tls_cert_file == NULL) != (neu->server.tls_cert_file == NULL) ||
              (old->admin.listen.host == NULL) != (neu->admin.listen.host == NULL))
-        changed = "server.listen, server.threads, server.requestTimeout, server.tls or admin.listen";
+        changed = "server.listen, server.threads, server.requestTimeout, server.h2c, server.tls or admin.listen";
     if (changed != NULL)
         hb_log(HB_LOG_WARN, "reload: this change takes a restart; the rest applies", "keys", changed, HB_LOG_END);
     for (size_t i = 0; i < neu->num_endpoints; i++)
@@ -1329,6 +1345,10 @@ int hb_server_run(const hb_config_t *cfg)
        handshake gets the same bound. */
     srv->globalconf.http1.req_timeout = cfg->server.request_timeout_ms;
     srv->globalconf.handshake_timeout = cfg->server.request_timeout_ms;
+    /* HTTP/2 only where server.h2c asks for it: h2o's default (upgrade_to_http2 = 1) also takes the HTTP/2 preface
+       ("prior knowledge") on any connection, so it must be switched off, not merely left alone. */
+    srv->globalconf.http1.upgrade_to_http2 = cfg->server.h2c;
+    srv->globalconf.http2.idle_timeout = cfg->server.request_timeout_ms;
     h2o_hostconf_t *hostconf = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
     hb_handler_t *handler = (hb_handler_t *)h2o_create_handler(pathconf, sizeof(*handler));
