@@ -53,6 +53,9 @@ typedef struct hb_worker {
     int draining;                               /* worker thread only */
     uint64_t exit_at;
     atomic_int done;
+    h2o_linklist_t conns; /* server.h2c: the hb_conn_t of this worker's open connections */
+    h2o_timeout_t sweep_timeout;
+    h2o_timeout_entry_t sweep_entry;
 } hb_worker_t;
 
 struct hb_server {
@@ -308,6 +311,116 @@ static void hb_core_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_
     h2o_setup_next_ostream(req, slot);
 }
 
+/* ---- h2c: what h2o 2.2.5 leaves unbounded over HTTP/2 ---- */
+
+/*
+ * With server.h2c on, every accepted connection is followed, because over HTTP/2 h2o 2.2.5 bounds neither a slow
+ * request (its idle timer restarts on every read, so frames trickled in hold a connection for ever) nor the requests
+ * a client resets while their record is in flight (a reset stream no longer counts against its 100 concurrent
+ * streams, but the record stays in librdkafka's queue: the Rapid Reset pattern). h2o leaves the socket's on_close hook
+ * unused for server connections; it frees the entry. Worker thread only.
+ */
+typedef struct hb_conn {
+    h2o_linklist_t link; /* in the worker's conns */
+    h2o_socket_t *sock;
+    uint64_t progress_ms;  /* loop time of the last progress: accepted, a request in, a request being answered */
+    unsigned abandoned;    /* requests the client reset while their record was in flight */
+    int closing;           /* shut down by us; h2o closes it at its next read or write */
+    int http1, busy, slow; /* what the last sweep found: an HTTP/1 connection, one answering, a request too slow */
+} hb_conn_t;
+
+/* h2o's SETTINGS_MAX_CONCURRENT_STREAMS: more abandoned requests than a client may ever have open at once */
+#define HB_H2_MAX_ABANDONED 100
+
+static void hb_conn_on_close(void *data)
+{
+    hb_conn_t *c = data;
+    h2o_linklist_unlink(&c->link);
+    free(c);
+}
+
+/* The entry of a request's connection; NULL when it is not followed (h2c off). Worker thread. */
+static hb_conn_t *hb_conn_of(h2o_conn_t *conn)
+{
+    h2o_socket_t *sock = conn->callbacks->get_socket != NULL ? conn->callbacks->get_socket(conn) : NULL;
+    return sock != NULL && sock->on_close.cb == hb_conn_on_close ? sock->on_close.data : NULL;
+}
+
+/*
+ * Ends a connection from outside h2o, which has no call for it: shutdown(2) makes its next read see the end (and any
+ * write fail), and h2o then closes it as if the client had. Nothing is freed here. Worker thread.
+ */
+static void hb_conn_shutdown(hb_conn_t *c, hb_log_level_t level, const char *why)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    int fd = h2o_socket_get_fd(c->sock);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+    struct sockaddr_storage ss;
+    char peer[NI_MAXHOST];
+    socklen_t sslen = h2o_socket_getpeername(c->sock, (struct sockaddr *)&ss);
+    if (sslen == 0 || h2o_socket_getnumerichost((struct sockaddr *)&ss, sslen, peer) == SIZE_MAX)
+        peer[0] = '\0';
+    hb_log(level, "closing an HTTP/2 connection", "reason", why, "peer", peer, HB_LOG_END);
+}
+
+static int hb_sweep_http1(h2o_req_t *req, void *cbdata)
+{
+    hb_conn_t *c = hb_conn_of(req->conn);
+    if (c != NULL)
+        c->http1 = 1;
+    return 0;
+}
+
+static int hb_sweep_http2(h2o_req_t *req, void *cbdata)
+{
+    const hb_worker_t *w = cbdata;
+    hb_conn_t *c = hb_conn_of(req->conn);
+    if (c == NULL)
+        return 0;
+    if (req->processed_at.at.tv_sec != 0) { /* complete, in hb_on_req or being answered */
+        c->busy = 1;
+        return 0;
+    }
+    /* still arriving (headers begun or a body coming): h2o stamps a stream when its HEADERS come */
+    struct timeval begun = req->timestamps.request_begin_at, now = *h2o_get_timestamp(req->conn->ctx, NULL, NULL);
+    int64_t age_ms = (int64_t)(now.tv_sec - begun.tv_sec) * 1000 + (now.tv_usec - begun.tv_usec) / 1000;
+    if (begun.tv_sec != 0 && age_ms >= (int64_t)w->srv->cfg->server.request_timeout_ms)
+        c->slow = 1;
+    return 0;
+}
+
+/*
+ * server.requestTimeout over HTTP/2, every quarter of it (at most a second): a connection with a request still
+ * arriving after requestTimeout, or on which no request came in or was answered for requestTimeout (frames or the
+ * preface trickled in, or only PINGs), is closed once nothing on it is being answered. HTTP/1 connections are left to
+ * h2o's own timer. Worker thread.
+ */
+static void hb_on_sweep(h2o_timeout_entry_t *entry)
+{
+    hb_worker_t *w = H2O_STRUCT_FROM_MEMBER(hb_worker_t, sweep_entry, entry);
+    uint64_t now = h2o_now(w->ctx.loop);
+    h2o_linklist_t *node;
+    for (node = w->conns.next; node != &w->conns; node = node->next) {
+        hb_conn_t *c = H2O_STRUCT_FROM_MEMBER(hb_conn_t, link, node);
+        c->http1 = c->busy = c->slow = 0;
+    }
+    w->srv->globalconf.http1.callbacks.foreach_request(&w->ctx, hb_sweep_http1, w);
+    w->srv->globalconf.http2.callbacks.foreach_request(&w->ctx, hb_sweep_http2, w);
+    for (node = w->conns.next; node != &w->conns; node = node->next) {
+        hb_conn_t *c = H2O_STRUCT_FROM_MEMBER(hb_conn_t, link, node);
+        if (c->http1 || c->busy)
+            c->progress_ms = now;
+        else if (c->slow)
+            hb_conn_shutdown(c, HB_LOG_DEBUG, "a request slower than server.requestTimeout");
+        else if (now - c->progress_ms >= w->srv->cfg->server.request_timeout_ms)
+            hb_conn_shutdown(c, HB_LOG_DEBUG, "no request within server.requestTimeout");
+    }
+    h2o_timeout_link(w->ctx.loop, &w->sweep_timeout, &w->sweep_entry);
+}
+
 /* ---- tickets ---- */
 
 static void hb_ticket_release(hb_ticket_t *t)
@@ -398,6 +511,13 @@ static void hb_ticket_answer(hb_ticket_t *t)
 static void hb_on_req_dispose(void *p)
 {
     hb_ticket_t *t = *(hb_ticket_t **)p;
+    if (!t->responded && t->req->version >= 0x200) {
+        /* an HTTP/2 client reset the stream while its record is in flight: the record is published all the same, but
+           the stream no longer counts against the client's concurrent streams (the Rapid Reset pattern) */
+        hb_conn_t *c = hb_conn_of(t->req->conn);
+        if (c != NULL && ++c->abandoned > HB_H2_MAX_ABANDONED)
+            hb_conn_shutdown(c, HB_LOG_WARN, "the client reset more than 100 requests in flight");
+    }
     t->req = NULL;
     if (h2o_timeout_is_linked(&t->timeout))
         h2o_timeout_unlink(&t->timeout);
@@ -751,6 +871,17 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     h2o_iovec_t path = req->path_normalized;
     hb_registry_t *reg = atomic_load_explicit(&srv->registry, memory_order_acquire);
     const hb_config_t *cfg = hb_registry_config(reg); /* the endpoints' and the log's settings, reloadable */
+    if (srv->cfg->server.h2c) {
+        hb_conn_t *c = hb_conn_of(req->conn);
+        if (c != NULL && c->closing) {
+            /* shut down, but h2o still parses what it has read: no more work (or records) for this client. Not
+               logged: a flood would be one line per stream */
+            hb_send_error(req, 503, "unavailable", "this connection is being closed");
+            return 0;
+        }
+        if (c != NULL)
+            c->progress_ms = h2o_now(w->ctx.loop);
+    }
     char trace_id[33];
     hb_trace_id(req, trace_id);
     if (path.len <= plen || memcmp(path.base, prefix, plen) != 0) {
@@ -908,8 +1039,17 @@ static void hb_on_accept(h2o_socket_t *listener, const char *err)
         return;
     hb_worker_t *w = listener->data;
     h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-    if (sock != NULL)
-        h2o_accept(&w->accept_ctx, sock);
+    if (sock == NULL)
+        return;
+    if (w->srv->cfg->server.h2c) {
+        hb_conn_t *c = hb_xcalloc(1, sizeof(*c));
+        c->sock = sock;
+        c->progress_ms = h2o_now(w->ctx.loop);
+        sock->on_close.cb = hb_conn_on_close;
+        sock->on_close.data = c;
+        h2o_linklist_insert(&w->conns, &c->link);
+    }
+    h2o_accept(&w->accept_ctx, sock);
 }
 
 static void hb_on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
@@ -1042,6 +1182,13 @@ static void *hb_worker_main(void *arg)
     atomic_store(&w->pong_ms, hb_mono_ms());
     /* a second past librdkafka's own message.timeout.ms, which normally answers first */
     h2o_timeout_init(w->ctx.loop, &w->delivery_timeout, srv->cfg->kafka.delivery_timeout_ms + 1000);
+    h2o_linklist_init_anchor(&w->conns);
+    if (srv->cfg->server.h2c) {
+        uint64_t period = srv->cfg->server.request_timeout_ms / 4;
+        h2o_timeout_init(w->ctx.loop, &w->sweep_timeout, period < 100 ? 100 : period > 1000 ? 1000 : period);
+        w->sweep_entry.cb = hb_on_sweep;
+        h2o_timeout_link(w->ctx.loop, &w->sweep_timeout, &w->sweep_entry);
+    }
     for (size_t i = 0; i < w->num_listeners; i++) {
         w->listeners[i] = h2o_evloop_socket_create(w->ctx.loop, w->listen_fds[i], H2O_SOCKET_FLAG_DONT_READ);
         w->listeners[i]->data = w;
@@ -1346,7 +1493,8 @@ int hb_server_run(const hb_config_t *cfg)
     srv->globalconf.http1.req_timeout = cfg->server.request_timeout_ms;
     srv->globalconf.handshake_timeout = cfg->server.request_timeout_ms;
     /* HTTP/2 only where server.h2c asks for it: h2o's default (upgrade_to_http2 = 1) also takes the HTTP/2 preface
-       ("prior knowledge") on any connection, so it must be switched off, not merely left alone. */
+       ("prior knowledge") on any connection, so it must be switched off, not merely left alone. Over HTTP/2 h2o's
+       own idle timer restarts on every read: hb_on_sweep applies requestTimeout there. */
     srv->globalconf.http1.upgrade_to_http2 = cfg->server.h2c;
     srv->globalconf.http2.idle_timeout = cfg->server.request_timeout_ms;
     h2o_hostconf_t *hostconf = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
