@@ -397,9 +397,10 @@ static int hb_sweep_http2(h2o_req_t *req, void *cbdata)
 
 /*
  * server.requestTimeout over HTTP/2, every quarter of it (at most a second): a connection with a request still
- * arriving after requestTimeout, or on which no request came in or was answered for requestTimeout (frames or the
- * preface trickled in, or only PINGs), is closed once nothing on it is being answered. HTTP/1 connections are left to
- * h2o's own timer. Worker thread.
+ * arriving after requestTimeout, or on which no request came in or was answered for requestTimeout and one more sweep
+ * (frames or the preface trickled in, or only PINGs), is closed once nothing on it is being answered. The extra sweep
+ * lets h2o's own idle timer (also requestTimeout, restarted by every read) close a merely idle connection first, with
+ * a GOAWAY. HTTP/1 connections are left to h2o's own timer. Worker thread.
  */
 static void hb_on_sweep(h2o_timeout_entry_t *entry)
 {
@@ -418,7 +419,7 @@ static void hb_on_sweep(h2o_timeout_entry_t *entry)
             c->progress_ms = now;
         else if (c->slow)
             hb_conn_shutdown(c, HB_LOG_DEBUG, "a request slower than server.requestTimeout");
-        else if (now - c->progress_ms >= w->srv->cfg->server.request_timeout_ms)
+        else if (now - c->progress_ms >= w->srv->cfg->server.request_timeout_ms + w->sweep_timeout.timeout)
             hb_conn_shutdown(c, HB_LOG_DEBUG, "no request within server.requestTimeout");
     }
     h2o_timeout_link(w->ctx.loop, &w->sweep_timeout, &w->sweep_entry);
