@@ -20,6 +20,8 @@
 #define HB_DEFAULT_SPOOL_AFTER_MS 2000
 #define HB_DEFAULT_SPOOL_MAX_BYTES ((size_t)1 << 30)
 #define HB_DEFAULT_DRAIN_DELAY_MS 5000 /* for the endpoints controller to take the pod out of the Service */
+/* h2o's own default; senders (GitHub, Stripe, ...) send a request within a fraction of a second */
+#define HB_DEFAULT_REQUEST_TIMEOUT_MS 10000
 
 #define HB_MAX_OVERRIDES 24
 
@@ -561,6 +563,10 @@ static int hb_server_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_n
         hb_get_duration(l, v, "server.shutdownTimeout", &cfg->server.shutdown_timeout_ms);
     } else if (strcmp(key, "drainDelay") == 0) {
         hb_get_duration_z(l, v, "server.drainDelay", &cfg->server.drain_delay_ms, 1);
+    } else if (strcmp(key, "requestTimeout") == 0) {
+        hb_get_duration(l, v, "server.requestTimeout", &cfg->server.request_timeout_ms);
+    } else if (strcmp(key, "h2c") == 0) {
+        hb_get_bool(l, v, "server.h2c", &cfg->server.h2c);
     } else if (strcmp(key, "tls") == 0) {
         if (v->type != YAML_MAPPING_NODE) {
             hb_errorf(l, v, "server.tls must be a mapping with certFile and keyFile, not %s", hb_node_kind(v));
@@ -580,7 +586,8 @@ static int hb_server_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_n
             hb_errorf(l, v, "server.tls needs both certFile and keyFile");
     } else {
         hb_unknown_key(l, k, key,
-                       "server (expected listen, publicUrl, threads, maxBodySize, drainDelay, shutdownTimeout, tls)");
+                       "server (expected listen, publicUrl, threads, maxBodySize, drainDelay, shutdownTimeout, "
+                       "requestTimeout, h2c, tls)");
     }
     return 0;
 }
@@ -1465,6 +1472,8 @@ static const struct {
     {"server", NULL, "maxBodySize", "HOOKBRIDGE_SERVER_MAX_BODY_SIZE", 0},
     {"server", NULL, "drainDelay", "HOOKBRIDGE_SERVER_DRAIN_DELAY", 0},
     {"server", NULL, "shutdownTimeout", "HOOKBRIDGE_SERVER_SHUTDOWN_TIMEOUT", 0},
+    {"server", NULL, "requestTimeout", "HOOKBRIDGE_SERVER_REQUEST_TIMEOUT", 0},
+    {"server", NULL, "h2c", "HOOKBRIDGE_SERVER_H2C", 0},
     {"server", "tls", "certFile", "HOOKBRIDGE_SERVER_TLS_CERT_FILE", 0},
     {"server", "tls", "keyFile", "HOOKBRIDGE_SERVER_TLS_KEY_FILE", 0},
     {"admin", NULL, "listen", "HOOKBRIDGE_ADMIN_LISTEN", 0},
@@ -1596,6 +1605,15 @@ static int hb_top_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_node
     hb_top_ctx_t *tc = target;
     if (strcmp(key, "server") == 0) {
         hb_each_key(l, v, "server", hb_server_key, tc->cfg);
+        /* every listener shares the one TLS context: with it, no listener is cleartext, and HTTP/2 over TLS (ALPN)
+           is not offered */
+        if (tc->cfg->server.h2c && tc->cfg->server.tls_cert_file != NULL)
+            for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++)
+                if (hb_node(l, p->key)->type == YAML_SCALAR_NODE &&
+                    strcmp(hb_scalar_raw(hb_node(l, p->key)), "h2c") == 0)
+                    hb_errorf(l, hb_node(l, p->value),
+                              "server.h2c is HTTP/2 in cleartext, but server.tls makes every listener TLS, which "
+                              "speaks HTTP/1.1 only; drop one of them");
     } else if (strcmp(key, "admin") == 0) {
         hb_each_key(l, v, "admin", hb_admin_key, tc->cfg);
     } else if (strcmp(key, "kafka") == 0) {
@@ -1683,6 +1701,8 @@ hb_config_t *hb_config_parse(const char *name, const char *text, size_t len, con
         cfg->server.shutdown_timeout_ms = HB_DEFAULT_SHUTDOWN_TIMEOUT_MS;
     if (cfg->server.drain_delay_ms == UINT64_MAX)
         cfg->server.drain_delay_ms = HB_DEFAULT_DRAIN_DELAY_MS;
+    if (cfg->server.request_timeout_ms == 0)
+        cfg->server.request_timeout_ms = HB_DEFAULT_REQUEST_TIMEOUT_MS;
     if (cfg->kafka.brokers == NULL || *cfg->kafka.brokers == '\0') {
         free(cfg->kafka.brokers);
         cfg->kafka.brokers = hb_xstrdup("embedded");

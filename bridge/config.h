@@ -129,6 +129,11 @@ typedef struct hb_config {
         uint64_t drain_delay_ms; /* after SIGTERM, serve on while /readyz says 503 (default 5 s; 0 allowed) */
         char *tls_cert_file;     /* both NULL: plain HTTP */
         char *tls_key_file;
+        /* server.requestTimeout: a request's headers and body must arrive within it (default 10 s) */
+        uint64_t request_timeout_ms;
+        /* server.h2c: HTTP/2 in cleartext (prior knowledge and Upgrade: h2c) besides HTTP/1.1; off by default, and
+           refused together with server.tls (TLS listeners speak HTTP/1.1 only) */
+        int h2c;
     } server;
     struct {
         hb_listen_t listen; /* host == NULL when unset */

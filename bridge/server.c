@@ -6,7 +6,10 @@
 #include <netdb.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -58,6 +61,9 @@ typedef struct hb_worker {
     int draining;                               /* worker thread only */
     uint64_t exit_at;
     atomic_int done;
+    h2o_linklist_t conns; /* server.h2c: the hb_conn_t of this worker's open connections */
+    h2o_timeout_t sweep_timeout;
+    h2o_timeout_entry_t sweep_entry;
 } hb_worker_t;
 
 struct hb_server {
@@ -331,6 +337,117 @@ static void hb_core_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_
     h2o_setup_next_ostream(req, slot);
 }
 
+/* ---- h2c: what h2o 2.2.5 leaves unbounded over HTTP/2 ---- */
+
+/*
+ * With server.h2c on, every accepted connection is followed, because over HTTP/2 h2o 2.2.5 bounds neither a slow
+ * request (its idle timer restarts on every read, so frames trickled in hold a connection for ever) nor the requests
+ * a client resets while their record is in flight (a reset stream no longer counts against its 100 concurrent
+ * streams, but the record stays in librdkafka's queue: the Rapid Reset pattern). h2o leaves the socket's on_close hook
+ * unused for server connections; it frees the entry. Worker thread only.
+ */
+typedef struct hb_conn {
+    h2o_linklist_t link; /* in the worker's conns */
+    h2o_socket_t *sock;
+    uint64_t progress_ms;  /* loop time of the last progress: accepted, a request in, a request being answered */
+    unsigned abandoned;    /* requests the client reset while their record was in flight */
+    int closing;           /* shut down by us; h2o closes it at its next read or write */
+    int http1, busy, slow; /* what the last sweep found: an HTTP/1 connection, one answering, a request too slow */
+} hb_conn_t;
+
+/* h2o's SETTINGS_MAX_CONCURRENT_STREAMS: more abandoned requests than a client may ever have open at once */
+#define HB_H2_MAX_ABANDONED 100
+
+static void hb_conn_on_close(void *data)
+{
+    hb_conn_t *c = data;
+    h2o_linklist_unlink(&c->link);
+    free(c);
+}
+
+/* The entry of a request's connection; NULL when it is not followed (h2c off). Worker thread. */
+static hb_conn_t *hb_conn_of(h2o_conn_t *conn)
+{
+    h2o_socket_t *sock = conn->callbacks->get_socket != NULL ? conn->callbacks->get_socket(conn) : NULL;
+    return sock != NULL && sock->on_close.cb == hb_conn_on_close ? sock->on_close.data : NULL;
+}
+
+/*
+ * Ends a connection from outside h2o, which has no call for it: shutdown(2) makes its next read see the end (and any
+ * write fail), and h2o then closes it as if the client had. Nothing is freed here. Worker thread.
+ */
+static void hb_conn_shutdown(hb_conn_t *c, hb_log_level_t level, const char *why)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    int fd = h2o_socket_get_fd(c->sock);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+    struct sockaddr_storage ss;
+    char peer[NI_MAXHOST];
+    socklen_t sslen = h2o_socket_getpeername(c->sock, (struct sockaddr *)&ss);
+    if (sslen == 0 || h2o_socket_getnumerichost((struct sockaddr *)&ss, sslen, peer) == SIZE_MAX)
+        peer[0] = '\0';
+    hb_log(level, "closing an HTTP/2 connection", "reason", why, "peer", peer, HB_LOG_END);
+}
+
+static int hb_sweep_http1(h2o_req_t *req, void *cbdata)
+{
+    hb_conn_t *c = hb_conn_of(req->conn);
+    if (c != NULL)
+        c->http1 = 1;
+    return 0;
+}
+
+static int hb_sweep_http2(h2o_req_t *req, void *cbdata)
+{
+    const hb_worker_t *w = cbdata;
+    hb_conn_t *c = hb_conn_of(req->conn);
+    if (c == NULL)
+        return 0;
+    if (req->processed_at.at.tv_sec != 0) { /* complete, in hb_on_req or being answered */
+        c->busy = 1;
+        return 0;
+    }
+    /* still arriving (headers begun or a body coming): h2o stamps a stream when its HEADERS come */
+    struct timeval begun = req->timestamps.request_begin_at, now = *h2o_get_timestamp(req->conn->ctx, NULL, NULL);
+    int64_t age_ms = (int64_t)(now.tv_sec - begun.tv_sec) * 1000 + (now.tv_usec - begun.tv_usec) / 1000;
+    if (begun.tv_sec != 0 && age_ms >= (int64_t)w->srv->cfg->server.request_timeout_ms)
+        c->slow = 1;
+    return 0;
+}
+
+/*
+ * server.requestTimeout over HTTP/2, every quarter of it (at most a second): a connection with a request still
+ * arriving after requestTimeout, or on which no request came in or was answered for requestTimeout and one more sweep
+ * (frames or the preface trickled in, or only PINGs), is closed once nothing on it is being answered. The extra sweep
+ * lets h2o's own idle timer (also requestTimeout, restarted by every read) close a merely idle connection first, with
+ * a GOAWAY. HTTP/1 connections are left to h2o's own timer. Worker thread.
+ */
+static void hb_on_sweep(h2o_timeout_entry_t *entry)
+{
+    hb_worker_t *w = H2O_STRUCT_FROM_MEMBER(hb_worker_t, sweep_entry, entry);
+    uint64_t now = h2o_now(w->ctx.loop);
+    h2o_linklist_t *node;
+    for (node = w->conns.next; node != &w->conns; node = node->next) {
+        hb_conn_t *c = H2O_STRUCT_FROM_MEMBER(hb_conn_t, link, node);
+        c->http1 = c->busy = c->slow = 0;
+    }
+    w->srv->globalconf.http1.callbacks.foreach_request(&w->ctx, hb_sweep_http1, w);
+    w->srv->globalconf.http2.callbacks.foreach_request(&w->ctx, hb_sweep_http2, w);
+    for (node = w->conns.next; node != &w->conns; node = node->next) {
+        hb_conn_t *c = H2O_STRUCT_FROM_MEMBER(hb_conn_t, link, node);
+        if (c->http1 || c->busy)
+            c->progress_ms = now;
+        else if (c->slow)
+            hb_conn_shutdown(c, HB_LOG_DEBUG, "a request slower than server.requestTimeout");
+        else if (now - c->progress_ms >= w->srv->cfg->server.request_timeout_ms + w->sweep_timeout.timeout)
+            hb_conn_shutdown(c, HB_LOG_DEBUG, "no request within server.requestTimeout");
+    }
+    h2o_timeout_link(w->ctx.loop, &w->sweep_timeout, &w->sweep_entry);
+}
+
 /* ---- tickets ---- */
 
 static void hb_ticket_release(hb_ticket_t *t)
@@ -466,6 +583,13 @@ static void hb_on_spool_after(h2o_timeout_entry_t *entry)
 static void hb_on_req_dispose(void *p)
 {
     hb_ticket_t *t = *(hb_ticket_t **)p;
+    if (!t->responded && t->req->version >= 0x200) {
+        /* an HTTP/2 client reset the stream while its record is in flight: the record is published all the same, but
+           the stream no longer counts against the client's concurrent streams (the Rapid Reset pattern) */
+        hb_conn_t *c = hb_conn_of(t->req->conn);
+        if (c != NULL && ++c->abandoned > HB_H2_MAX_ABANDONED)
+            hb_conn_shutdown(c, HB_LOG_WARN, "the client reset more than 100 requests in flight");
+    }
     t->req = NULL;
     if (h2o_timeout_is_linked(&t->timeout))
         h2o_timeout_unlink(&t->timeout);
@@ -615,6 +739,11 @@ static void hb_fill_request(h2o_req_t *req, hb_request_t *hreq, char *addrbuf)
         headers[n++] = (hb_header_t){"host", 4, req->input.authority.base, req->input.authority.len};
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
+        /* a request that came with Upgrade: h2c is served as HTTP/2 stream 1 and keeps its HTTP/1.1 headers; those of
+           the upgrade itself are about the connection, which no HTTP/2 request has */
+        if (req->version >= 0x200 && (h->name == &H2O_TOKEN_CONNECTION->buf ||
+                                      h2o_lcstris(h->name->base, h->name->len, H2O_STRLIT("http2-settings"))))
+            continue;
         headers[n++] = (hb_header_t){h->name->base, h->name->len, h->value.base, h->value.len};
     }
     hreq->headers = headers;
@@ -879,6 +1008,17 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     h2o_iovec_t path = req->path_normalized;
     hb_registry_t *reg = atomic_load_explicit(&srv->registry, memory_order_acquire);
     const hb_config_t *cfg = hb_registry_config(reg); /* the endpoints' and the log's settings, reloadable */
+    if (srv->cfg->server.h2c) {
+        hb_conn_t *c = hb_conn_of(req->conn);
+        if (c != NULL && c->closing) {
+            /* shut down, but h2o still parses what it has read: no more work (or records) for this client. Not
+               logged: a flood would be one line per stream */
+            hb_send_error(req, 503, "unavailable", "this connection is being closed");
+            return 0;
+        }
+        if (c != NULL)
+            c->progress_ms = h2o_now(w->ctx.loop);
+    }
     char trace_id[33];
     hb_trace_id(req, trace_id);
     if (path.len <= plen || memcmp(path.base, prefix, plen) != 0) {
@@ -1037,8 +1177,17 @@ static void hb_on_accept(h2o_socket_t *listener, const char *err)
         return;
     hb_worker_t *w = listener->data;
     h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-    if (sock != NULL)
-        h2o_accept(&w->accept_ctx, sock);
+    if (sock == NULL)
+        return;
+    if (w->srv->cfg->server.h2c) {
+        hb_conn_t *c = hb_xcalloc(1, sizeof(*c));
+        c->sock = sock;
+        c->progress_ms = h2o_now(w->ctx.loop);
+        sock->on_close.cb = hb_conn_on_close;
+        sock->on_close.data = c;
+        h2o_linklist_insert(&w->conns, &c->link);
+    }
+    h2o_accept(&w->accept_ctx, sock);
 }
 
 static void hb_on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
@@ -1053,6 +1202,10 @@ static void hb_on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
         h2o_socket_close(w->listeners[i]);
     }
     w->num_listeners = 0;
+    /* h2c: a GOAWAY on every HTTP/2 connection (their requests in flight are still answered), and h2o then closes
+       HTTP/1 keep-alive connections after their answer */
+    if (w->srv->cfg->server.h2c)
+        h2o_context_request_shutdown(&w->ctx);
     hb_worker_check_exit(w);
 }
 
@@ -1169,6 +1322,13 @@ static void *hb_worker_main(void *arg)
     /* a second past librdkafka's own message.timeout.ms, which normally answers first */
     h2o_timeout_init(w->ctx.loop, &w->delivery_timeout, srv->cfg->kafka.delivery_timeout_ms + 1000);
     h2o_timeout_init(w->ctx.loop, &w->spool_timeout, srv->cfg->kafka.spool_after_ms);
+    h2o_linklist_init_anchor(&w->conns);
+    if (srv->cfg->server.h2c) {
+        uint64_t period = srv->cfg->server.request_timeout_ms / 4;
+        h2o_timeout_init(w->ctx.loop, &w->sweep_timeout, period < 100 ? 100 : period > 1000 ? 1000 : period);
+        w->sweep_entry.cb = hb_on_sweep;
+        h2o_timeout_link(w->ctx.loop, &w->sweep_timeout, &w->sweep_entry);
+    }
     for (size_t i = 0; i < w->num_listeners; i++) {
         w->listeners[i] = h2o_evloop_socket_create(w->ctx.loop, w->listen_fds[i], H2O_SOCKET_FLAG_DONT_READ);
         w->listeners[i]->data = w;
@@ -1229,11 +1389,109 @@ static int hb_open_listeners(hb_server_t *srv, const hb_listen_t *la, size_t slo
                 snprintf(srv->public_port, sizeof(srv->public_port), "%s", port);
             }
             hb_log(HB_LOG_INFO, "listening", "address", hl != SIZE_MAX ? host : "?", "port", port, "scheme",
-                   srv->ssl_ctx != NULL ? "https" : "http", HB_LOG_END);
+                   srv->ssl_ctx != NULL ? "https" : "http", "protocols",
+                   srv->cfg->server.h2c ? "http/1.1, h2c" : "http/1.1", HB_LOG_END);
         }
         srv->workers[i].listen_fds[slot] = fd;
     }
     return 0;
+}
+
+/* Up to size - 1 bytes of a small file (a cgroup or /proc entry), NUL-terminated; the length, or -1. */
+static ssize_t hb_read_small(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    return n;
+}
+
+/* The CPU quota of the cgroup directory dir, in CPUs rounded up (0: none); its text into text. */
+static int hb_cgroup_quota_at(const char *dir, int v2, char *text, size_t size)
+{
+    char path[PATH_MAX + 32];
+    if (v2) {
+        snprintf(path, sizeof(path), "%s/cpu.max", dir);
+        if (hb_read_small(path, text, size) <= 0)
+            return 0;
+    } else {
+        char quota[32], period[32];
+        snprintf(path, sizeof(path), "%s/cpu.cfs_quota_us", dir);
+        if (hb_read_small(path, quota, sizeof(quota)) <= 0)
+            return 0;
+        snprintf(path, sizeof(path), "%s/cpu.cfs_period_us", dir);
+        if (hb_read_small(path, period, sizeof(period)) <= 0)
+            return 0;
+        quota[strcspn(quota, "\n")] = '\0';
+        period[strcspn(period, "\n")] = '\0';
+        snprintf(text, size, "%s %s", quota, period);
+    }
+    text[strcspn(text, "\n")] = '\0';
+    int n = hb_cpu_quota_count(text, strlen(text));
+    return n > 0 ? n : 0;
+}
+
+/*
+ * The lowest CPU quota from the process's cgroup (cg, under the hierarchy mounted at mount) up to the root of the
+ * mount, where a parent's (a Kubernetes pod's) may be lower; 0 when none. Without a cgroup namespace the mount may
+ * hold only the container's own cgroup, not the host's path to it: the walk then ends at the mount's root, which
+ * is that cgroup.
+ */
+static int hb_cgroup_quota(const char *mount, const char *cg, int v2, char *source, size_t srclen)
+{
+    char dir[PATH_MAX], text[96];
+    size_t root = strlen(mount);
+    int best = 0;
+    if ((size_t)snprintf(dir, sizeof(dir), "%s%s", mount, cg != NULL && strcmp(cg, "/") != 0 ? cg : "") >= sizeof(dir))
+        snprintf(dir, sizeof(dir), "%s", mount);
+    for (;;) {
+        int n = hb_cgroup_quota_at(dir, v2, text, sizeof(text));
+        if (n > 0 && (best == 0 || n < best)) {
+            best = n;
+            snprintf(source, srclen, "cgroup %s %s/%s: %s", v2 ? "v2" : "v1", dir,
+                     v2 ? "cpu.max" : "cpu.cfs_quota_us cpu.cfs_period_us", text);
+        }
+        char *slash = strrchr(dir, '/');
+        if (strlen(dir) <= root || slash == NULL)
+            break;
+        *slash = '\0';
+    }
+    return best;
+}
+
+/*
+ * server.threads: auto. One worker per CPU the process may use: its cgroup's CPU quota rounded up (a Kubernetes
+ * limits.cpu of 1500m is 2) — cgroup v2's cpu.max, else cgroup v1's cpu.cfs_quota_us over cpu.cfs_period_us — and
+ * never more than the CPUs it may run on (sched_getaffinity: a cpuset, taskset), which is also the answer without a
+ * quota. Says where the number came from in source. Main thread, at start.
+ */
+static unsigned hb_auto_threads(char *source, size_t srclen)
+{
+    char text[4096];
+    int quota = 0;
+    if (hb_read_small("/proc/self/cgroup", text, sizeof(text)) > 0) {
+        char *cg = hb_cgroup_path(text, strlen(text), NULL);
+        quota = hb_cgroup_quota("/sys/fs/cgroup", cg, 1, source, srclen);
+        free(cg);
+        static const char *const v1[] = {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"};
+        cg = hb_cgroup_path(text, strlen(text), "cpu");
+        for (size_t i = 0; i < HB_ARRAY_SIZE(v1) && quota == 0; i++)
+            quota = hb_cgroup_quota(v1[i], cg, 0, source, srclen);
+        free(cg);
+    }
+    cpu_set_t set;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : online > 0 ? (int)online : 1;
+    if (quota == 0)
+        snprintf(source, srclen, "the CPUs it may run on (no cgroup CPU quota)");
+    else if (cpus < quota)
+        snprintf(source, srclen, "the CPUs it may run on (fewer than its cgroup CPU quota, %d)", quota);
+    if (quota == 0 || cpus < quota)
+        quota = cpus;
+    return quota < 1 ? 1 : quota > 1024 ? 1024 : (unsigned)quota;
 }
 
 static int hb_setup_tls(hb_server_t *srv)
@@ -1250,7 +1508,8 @@ static int hb_setup_tls(hb_server_t *srv)
                cfg->server.tls_key_file, HB_LOG_END);
         return -1;
     }
-    /* no ALPN registration: HTTP/2 stays off until it is explicitly enabled (h2o 2.2.5 lacks the Rapid Reset fix) */
+    /* no ALPN registration: TLS listeners speak HTTP/1.1 only (h2o 2.2.5 lacks the Rapid Reset fix; HTTP/2 is opt-in,
+       in cleartext, with server.h2c, which the config refuses together with TLS) */
     return 0;
 }
 
@@ -1264,6 +1523,11 @@ static void hb_log_startup(const hb_server_t *srv, const char *bootstrap)
         else if (hb_verify_config_keyless(&cfg->endpoints[i].verify))
             hb_log(HB_LOG_WARN, "the endpoint's secret is empty: every request will be refused (Missing secret)",
                    "endpoint", cfg->endpoints[i].id, HB_LOG_END);
+    if (cfg->server.h2c)
+        hb_log(HB_LOG_WARN,
+               "server.h2c: HTTP/2 in cleartext is on. h2o 2.2.5 predates the HTTP/2 Rapid Reset fix: keep this "
+               "listener behind a gateway you run (docs/security.md)",
+               HB_LOG_END);
     if (srv->embedded != NULL) {
         hb_buf_t tail;
         hb_buf_init(&tail);
@@ -1317,9 +1581,10 @@ static void hb_warn_restart_only(const hb_config_t *old, const hb_config_t *neu,
              old->kafka.format_json != neu->kafka.format_json)
         changed = "kafka.producer, kafka.deliveryTimeout or kafka.format";
     else if (old->server.num_listen != neu->server.num_listen || old->server.threads != neu->server.threads ||
+             old->server.request_timeout_ms != neu->server.request_timeout_ms || old->server.h2c != neu->server.h2c ||
              (old->server.tls_cert_file == NULL) != (neu->server.tls_cert_file == NULL) ||
              (old->admin.listen.host == NULL) != (neu->admin.listen.host == NULL))
-        changed = "server.listen, server.threads, server.tls or admin.listen";
+        changed = "server.listen, server.threads, server.requestTimeout, server.h2c, server.tls or admin.listen";
     if (changed != NULL)
         hb_log(HB_LOG_WARN, "reload: this change takes a restart; the rest applies", "keys", changed, HB_LOG_END);
     for (size_t i = 0; i < neu->num_endpoints; i++)
@@ -1479,6 +1744,17 @@ int hb_server_run(const hb_config_t *cfg)
     srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("hookbridge"));
     /* h2o refuses larger bodies (413) before buffering them; each endpoint's own limit is checked in hb_on_req */
     srv->globalconf.max_request_entity_size = max_body;
+    /* slowloris: h2o's HTTP/1 timer starts when a connection waits for a request (after accept, or after the previous
+       answer on a keep-alive connection) and is not pushed back by the bytes that trickle in; it stops only once the
+       body is complete, so it bounds slow headers and slow bodies alike, and idle keep-alive connections. The TLS
+       handshake gets the same bound. */
+    srv->globalconf.http1.req_timeout = cfg->server.request_timeout_ms;
+    srv->globalconf.handshake_timeout = cfg->server.request_timeout_ms;
+    /* HTTP/2 only where server.h2c asks for it: h2o's default (upgrade_to_http2 = 1) also takes the HTTP/2 preface
+       ("prior knowledge") on any connection, so it must be switched off, not merely left alone. Over HTTP/2 h2o's
+       own idle timer restarts on every read: hb_on_sweep applies requestTimeout there. */
+    srv->globalconf.http1.upgrade_to_http2 = cfg->server.h2c;
+    srv->globalconf.http2.idle_timeout = cfg->server.request_timeout_ms;
     h2o_hostconf_t *hostconf = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
     hb_handler_t *handler = (hb_handler_t *)h2o_create_handler(pathconf, sizeof(*handler));
@@ -1488,8 +1764,10 @@ int hb_server_run(const hb_config_t *cfg)
 
     srv->num_workers = cfg->server.threads;
     if (srv->num_workers == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        srv->num_workers = n > 0 ? (unsigned)n : 1;
+        char source[PATH_MAX + 64], count[16];
+        srv->num_workers = hb_auto_threads(source, sizeof(source));
+        snprintf(count, sizeof(count), "%u", srv->num_workers);
+        hb_log(HB_LOG_INFO, "server.threads: auto", "threads", count, "from", source, HB_LOG_END);
     }
     srv->workers = hb_xcalloc(srv->num_workers, sizeof(hb_worker_t));
     for (unsigned i = 0; i < srv->num_workers; i++) {

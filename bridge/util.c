@@ -287,3 +287,75 @@ void hb_form_unescape(hb_buf_t *buf, const char *s, size_t len)
     }
     buf->base[buf->len] = '\0';
 }
+
+/* A decimal number of at most 18 digits at *p (advanced past it); -1 when there is none. */
+static int64_t hb_quota_number(const char **p, const char *end)
+{
+    int64_t n = 0;
+    int digits = 0;
+    while (*p < end && **p >= '0' && **p <= '9' && digits < 19) {
+        n = n * 10 + (**p - '0');
+        (*p)++;
+        digits++;
+    }
+    return digits == 0 || digits > 18 ? -1 : n;
+}
+
+int hb_cpu_quota_count(const char *text, size_t len)
+{
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r'))
+        len--;
+    const char *p = text, *end = text + len;
+    int unlimited = 0;
+    int64_t quota = 0;
+    if (len >= 3 && memcmp(text, "max", 3) == 0) {
+        unlimited = 1;
+        p += 3;
+    } else if (len >= 2 && memcmp(text, "-1", 2) == 0) {
+        unlimited = 1;
+        p += 2;
+    } else if ((quota = hb_quota_number(&p, end)) <= 0) {
+        return -1;
+    }
+    if (p == end || *p != ' ')
+        return -1;
+    p++;
+    int64_t period = hb_quota_number(&p, end);
+    if (period <= 0 || p != end)
+        return -1;
+    if (unlimited)
+        return 0;
+    int64_t n = quota / period + (quota % period != 0);
+    return n > 4096 ? 4096 : (int)n;
+}
+
+char *hb_cgroup_path(const char *text, size_t len, const char *controller)
+{
+    const char *p = text, *end = text + len;
+    size_t clen = controller != NULL ? strlen(controller) : 0;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL)
+            eol = end;
+        /* ID:CONTROLLERS:PATH; cgroup v2 is ID 0 with no controllers */
+        const char *c1 = memchr(p, ':', (size_t)(eol - p));
+        const char *c2 = c1 != NULL ? memchr(c1 + 1, ':', (size_t)(eol - c1 - 1)) : NULL;
+        if (c2 != NULL && c2 + 1 < eol && c2[1] == '/') {
+            int match = 0;
+            if (controller == NULL) {
+                match = c1 - p == 1 && *p == '0' && c2 == c1 + 1;
+            } else {
+                for (const char *q = c1 + 1; q < c2 && !match;) {
+                    const char *comma = memchr(q, ',', (size_t)(c2 - q));
+                    const char *next = comma != NULL ? comma : c2;
+                    match = (size_t)(next - q) == clen && memcmp(q, controller, clen) == 0;
+                    q = next + 1;
+                }
+            }
+            if (match)
+                return hb_xstrndup(c2 + 1, (size_t)(eol - c2 - 1));
+        }
+        p = eol + 1;
+    }
+    return NULL;
+}

@@ -78,4 +78,19 @@ static inline int hb_mem_eq(const void *a, const void *b, size_t n)
 /** Case-insensitive ASCII comparison of two byte strings of the given lengths; 1 when equal. */
 int hb_strcase_eq(const char *a, size_t alen, const char *b, size_t blen);
 
+/**
+ * The CPUs a cgroup CPU quota allows: the quota over the period, rounded up ("150000 100000" is 2, "50000 100000"
+ * is 1), at most 4096. text is cgroup v2's cpu.max as read ("max 100000" or "QUOTA PERIOD", a newline after), or
+ * cgroup v1's cpu.cfs_quota_us and cpu.cfs_period_us joined by a space ("-1 100000"). Returns 0 when there is no
+ * limit ("max", "-1"), -1 when text is neither form.
+ */
+int hb_cpu_quota_count(const char *text, size_t len);
+
+/**
+ * The process's cgroup path ("/kubepods/burstable/pod1/c1") in the text of /proc/self/cgroup: with controller NULL
+ * the cgroup v2 one (the line "0::PATH"), else that of the cgroup v1 hierarchy whose controller list has controller
+ * ("4:cpu,cpuacct:PATH" for "cpu"). NULL when there is none. Caller frees.
+ */
+char *hb_cgroup_path(const char *text, size_t len, const char *controller);
+
 #endif

@@ -185,6 +185,19 @@ static const struct {
      2,
      {"cfg.yaml:2:15: server.drainDelay must be a duration",
       "cfg.yaml:4:20: kafka.readinessWindow must be a duration"}},
+    {"requestTimeout zero or without a unit",
+     "server:\n  requestTimeout: 0s\n" EP,
+     1,
+     {"cfg.yaml:2:19: server.requestTimeout must be a duration such as 8s, 500ms or 1m, not \"0s\""}},
+    {"h2c not a boolean",
+     "server:\n  h2c: yes\n" EP,
+     1,
+     {"cfg.yaml:2:8: server.h2c must be true or false, not \"yes\""}},
+    {"h2c with tls",
+     "server:\n  h2c: true\n  tls: {certFile: /c.pem, keyFile: /k.pem}\n" EP,
+     1,
+     {"cfg.yaml:2:8: server.h2c is HTTP/2 in cleartext, but server.tls makes every listener TLS, which speaks "
+      "HTTP/1.1 only"}},
     {"tls with only certFile",
      "server:\n  tls:\n    certFile: /c.pem\n" EP,
      1,
@@ -879,6 +892,8 @@ static void test_defaults(void)
     is_int(cfg->server.max_body_size, 1024 * 1024, "default maxBodySize 1MiB");
     is_int(cfg->server.shutdown_timeout_ms, 15000, "default shutdownTimeout 15s");
     is_int(cfg->server.drain_delay_ms, 5000, "default drainDelay 5s");
+    is_int(cfg->server.request_timeout_ms, 10000, "default requestTimeout 10s");
+    is_int(cfg->server.h2c, 0, "h2c is off by default");
     is_int(cfg->kafka.readiness_window_ms, 30000, "default readinessWindow 30s");
     is_int(cfg->log.level, 1, "default log.level info");
     ok(cfg->log.sample_rate == 0.01, "default log.sampleRate 0.01");
@@ -1240,6 +1255,10 @@ static void test_overrides(void)
                                        "warn",
                                        "HOOKBRIDGE_SERVER_PUBLIC_URL",
                                        "https://h/${UNSET_VAR}",
+                                       "HOOKBRIDGE_SERVER_REQUEST_TIMEOUT",
+                                       "2500ms",
+                                       "HOOKBRIDGE_SERVER_H2C",
+                                       "false",
                                        NULL};
     hb_config_t *cfg = parse_with(yaml, vars, &errors);
     if (ok(cfg != NULL, "overrides: the config loads")) {
@@ -1252,6 +1271,7 @@ static void test_overrides(void)
         is_str(cfg->server.tls_cert_file, "/tls/c", "HOOKBRIDGE_SERVER_TLS_CERT_FILE adds server.tls");
         is_str(cfg->server.tls_key_file, "/tls/k", "and the key next to it");
         is_int(cfg->log.level, 2, "HOOKBRIDGE_LOG_LEVEL adds log.level");
+        is_int(cfg->server.request_timeout_ms, 2500, "HOOKBRIDGE_SERVER_REQUEST_TIMEOUT adds server.requestTimeout");
         is_str(cfg->server.public_url, "https://h/${UNSET_VAR}", "a variable's ${ is not expanded again");
         is_int(cfg->watch, 0, "watch is off by default");
         if (is_int(cfg->num_files, 1, "read from one file"))
@@ -1270,6 +1290,27 @@ static void test_overrides(void)
        "the error names HOOKBRIDGE_SERVER_DRAIN_DELAY (%s)", errors.base);
     ok(strstr(errors.base, "cfg.yaml: $HOOKBRIDGE_LOG_SAMPLE_RATE: log.sampleRate must be a number") != NULL,
        "the error names HOOKBRIDGE_LOG_SAMPLE_RATE");
+    hb_config_free(cfg);
+    hb_buf_dispose(&errors);
+
+    /* a boolean; and server.h2c with TLS from the environment is refused, naming the variable that set h2c */
+    static const char *const h2c_on[] = {"HOOKBRIDGE_SERVER_H2C", "true", NULL};
+    cfg = parse_with(yaml, h2c_on, &errors);
+    if (ok(cfg != NULL, "HOOKBRIDGE_SERVER_H2C=true: loads"))
+        is_int(cfg->server.h2c, 1, "HOOKBRIDGE_SERVER_H2C=true turns h2c on");
+    hb_config_free(cfg);
+    hb_buf_dispose(&errors);
+    static const char *const h2c_tls[] = {"HOOKBRIDGE_SERVER_H2C",
+                                          "true",
+                                          "HOOKBRIDGE_SERVER_TLS_CERT_FILE",
+                                          "/c",
+                                          "HOOKBRIDGE_SERVER_TLS_KEY_FILE",
+                                          "/k",
+                                          NULL};
+    cfg = parse_with(yaml, h2c_tls, &errors);
+    ok(cfg == NULL &&
+           strstr(errors.base, "cfg.yaml: $HOOKBRIDGE_SERVER_H2C: server.h2c is HTTP/2 in cleartext") != NULL,
+       "h2c and TLS from the environment: refused (%s)", errors.base);
     hb_config_free(cfg);
     hb_buf_dispose(&errors);
 

@@ -1,4 +1,4 @@
-/* tests/unit/test_util.c: hex, base64, UTF-8, strcase, JSON strings, and the config value syntaxes. */
+/* tests/unit/test_util.c: hex, base64, UTF-8, strcase, JSON strings, the config value syntaxes, cgroup CPU quotas. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -516,6 +516,82 @@ static void test_topic_name(void)
     is_int(hb_topic_name_valid(name), 0, "a topic name of 250 characters is not");
 }
 
+/* cgroup v2 cpu.max and cgroup v1 "cfs_quota_us cfs_period_us" as the kernel writes them, and what they are not. */
+static const struct {
+    const char *text;
+    int cpus; /* 0: no limit, -1: not a quota */
+} quota_rows[] = {
+    {"max 100000\n", 0},
+    {"max 100000", 0},
+    {"-1 100000\n", 0},
+    {"100000 100000\n", 1},
+    {"150000 100000\n", 2},
+    {"50000 100000\n", 1},
+    {"1000 100000\n", 1},
+    {"200000 100000\n", 2},
+    {"200001 100000\n", 3},
+    {"400000 100000", 4},
+    {"250000 50000\n", 5},
+    {"100000000000 1000\n", 4096},
+    {"", -1},
+    {"\n", -1},
+    {"max", -1},
+    {"max\n", -1},
+    {"100000\n", -1},
+    {"0 100000\n", -1},
+    {"100000 0\n", -1},
+    {"-2 100000\n", -1},
+    {"-10 100000\n", -1},
+    {"maxx 100000\n", -1},
+    {"1.5 1\n", -1},
+    {"100000  100000\n", -1},
+    {" 100000 100000\n", -1},
+    {"100000 100000 1\n", -1},
+    {"max 1x\n", -1},
+    {"1234567890123456789 1\n", -1},
+};
+
+/* /proc/self/cgroup: cgroup v2 alone, hybrid (v1 controllers and the v2 line), v1 only, and odd text. */
+static const struct {
+    const char *text;
+    const char *controller; /* NULL: cgroup v2 */
+    const char *path;       /* NULL: none */
+} cgroup_rows[] = {
+    {"0::/\n", NULL, "/"},
+    {"0::/kubepods.slice/kubepods-burstable.slice/cri-containerd-1.scope\n", NULL,
+     "/kubepods.slice/kubepods-burstable.slice/cri-containerd-1.scope"},
+    {"12:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n0::/docker/v2\n", NULL, "/docker/v2"},
+    {"12:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n0::/docker/v2\n", "cpu", "/docker/abc"},
+    {"12:cpuacct,cpu:/a\n", "cpu", "/a"},
+    {"3:cpu:/b\n2:cpuacct:/c\n", "cpuacct", "/c"},
+    {"3:cpuset:/b\n2:cpuacct:/c\n", "cpu", NULL},
+    {"4:memory:/x\n3:cpu:/\n", NULL, NULL},
+    {"4:memory:/x\n3:cpu:/\n", "cpu", "/"},
+    {"0::/no-newline", NULL, "/no-newline"},
+    {"10::/not-v2\n", NULL, NULL},
+    {"0:cpu:/v1-with-id-0\n", NULL, NULL},
+    {"", NULL, NULL},
+    {"0::\n", NULL, NULL},
+    {"0::relative\n", NULL, NULL},
+    {"garbage\n::\n0:\n", NULL, NULL},
+};
+
+static void test_cgroup(void)
+{
+    for (size_t i = 0; i < HB_ARRAY_SIZE(quota_rows); i++) {
+        const char *t = quota_rows[i].text;
+        is_int(hb_cpu_quota_count(at_page_end(t, strlen(t)), strlen(t)), quota_rows[i].cpus,
+               "cpu_quota_count(row %zu) at page end", i);
+    }
+    for (size_t i = 0; i < HB_ARRAY_SIZE(cgroup_rows); i++) {
+        const char *t = cgroup_rows[i].text;
+        char *path = hb_cgroup_path(at_page_end(t, strlen(t)), strlen(t), cgroup_rows[i].controller);
+        is_str(path, cgroup_rows[i].path, "cgroup_path(row %zu, %s)", i,
+               cgroup_rows[i].controller != NULL ? cgroup_rows[i].controller : "v2");
+        free(path);
+    }
+}
+
 int main(void)
 {
     guard_init();
@@ -530,5 +606,6 @@ int main(void)
     test_parse_duration();
     test_parse_listen();
     test_topic_name();
+    test_cgroup();
     return done_testing();
 }
