@@ -45,6 +45,14 @@ if [[ ! -x $venv/bin/pytest ]] || ! cmp -s "$ROOT/tests/requirements.txt" "$venv
     cp "$ROOT/tests/requirements.txt" "$venv/.requirements"
 fi
 
+# the providers' SDKs that test_providers signs with (as ./dev test does)
+providers=$ROOT/tests/providers
+if [[ ! -d $providers/node_modules ]] || ! cmp -s "$providers/package-lock.json" "$providers/node_modules/.package-lock.json.copy"; then
+    log "npm ci in tests/providers"
+    (cd "$providers" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$providers/package-lock.json" "$providers/node_modules/.package-lock.json.copy"
+fi
+
 # a private broker: two free ports, a data dir of its own
 read -r kafka_port controller_port < <(python3 -c '
 import socket
