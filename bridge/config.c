@@ -606,9 +606,15 @@ static int hb_admin_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_no
     return 0;
 }
 
-/* librdkafka properties that hookbridge owns: letting a config change them would break the delivery guarantee. */
+/*
+ * librdkafka properties that hookbridge owns: letting a config change them would break the delivery guarantee.
+ * librdkafka also takes any topic-level property with a "topic." prefix (rd_kafka_conf_set() hands a name it does
+ * not know globally to the default topic configuration, which strips "topic."), so "topic.acks" is "acks".
+ */
 static const char *hb_owned_producer_prop(const char *key)
 {
+    if (strncmp(key, "topic.", 6) == 0)
+        key += 6; /* no owned name begins with "topic.", so a global "topic.metadata..." stays allowed */
     static const struct {
         const char *key, *use;
     } owned[] = {
@@ -620,6 +626,7 @@ static const char *hb_owned_producer_prop(const char *key)
         {"message.timeout.ms", "kafka.deliveryTimeout"},
         {"delivery.timeout.ms", "kafka.deliveryTimeout"},
         {"dr_msg_cb", "nothing"},
+        {"transactional.id", "nothing: hookbridge produces outside transactions (every record would fail)"},
     };
     for (size_t i = 0; i < HB_ARRAY_SIZE(owned); i++)
         if (strcmp(key, owned[i].key) == 0)

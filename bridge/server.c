@@ -1868,7 +1868,9 @@ int hb_server_run(const hb_config_t *cfg)
         for (unsigned i = 0; i < srv->num_workers; i++)
             done += atomic_load(&srv->workers[i].done) != 0;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        elapsed_ms = (uint64_t)(now.tv_sec - start.tv_sec) * 1000 + (uint64_t)(now.tv_nsec - start.tv_nsec) / 1000000;
+        /* signed: tv_nsec - start.tv_nsec is negative for part of every second (as unsigned, the deadline had
+           passed at once and the workers were stopped with reports still due) */
+        elapsed_ms = (uint64_t)((int64_t)(now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
         if (done == srv->num_workers || elapsed_ms >= deadline_ms)
             break;
         usleep(10000);

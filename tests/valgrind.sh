@@ -6,7 +6,7 @@
 # HOOKBRIDGE_WRAPPER=valgrind... (conftest.py puts it before `serve`, multiplies its waits by HOOKBRIDGE_TIME_SCALE
 # and fails a test whose bridge exits with valgrind's error code 97), then summarises valgrind's logs: per bridge,
 # its errors and its definitely/indirectly lost bytes, and the stacks of every file that has any.
-# Slow (30-60 min on 2 cores): not part of .ci/run.
+# Slow (some 10 minutes on 2 cores): not part of .ci/run.
 #
 # tests/valgrind.supp suppresses only what a worker thread leaves to the process exit on purpose (its h2o context,
 # loop and h2o's thread-local free lists; the file says why); the summary shows how much it suppressed.
@@ -43,6 +43,14 @@ if [[ ! -x $venv/bin/pytest ]] || ! cmp -s "$ROOT/tests/requirements.txt" "$venv
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$ROOT/tests/requirements.txt"
     cp "$ROOT/tests/requirements.txt" "$venv/.requirements"
+fi
+
+# the providers' SDKs that test_providers signs with (as ./dev test does)
+providers=$ROOT/tests/providers
+if [[ ! -d $providers/node_modules ]] || ! cmp -s "$providers/package-lock.json" "$providers/node_modules/.package-lock.json.copy"; then
+    log "npm ci in tests/providers"
+    (cd "$providers" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$providers/package-lock.json" "$providers/node_modules/.package-lock.json.copy"
 fi
 
 # a private broker: two free ports, a data dir of its own

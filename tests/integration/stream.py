@@ -13,6 +13,9 @@ sent / acknowledged (2xx) / found (acknowledged ones in Kafka) / duplicates (rec
 statuses, the records found that were not acknowledged, and how often the log contradicts what a sender saw
 (out of order: a record written after one that was SENT after its own 2xx came back).
 
+Stream().post(url, headers) sends one numbered request at a time instead, for tests that inject one fault per
+request; tally() counts those the same way.
+
 The fault is the caller's: stop a broker, kill and restart the bridge (url is called per request, so it may point
 to a new port), or nothing. The harness asserts nothing; the tests do.
 """
@@ -46,6 +49,7 @@ class Answer:
     answered_at: float = 0.0
     status: Optional[int] = None  # None: no HTTP answer (connection refused or reset, timeout)
     event_id: Optional[str] = None
+    retry_after: Optional[str] = None
     error: str = ""
 
     @property
@@ -73,11 +77,13 @@ class Tally:
 
 @dataclasses.dataclass
 class Stream:
-    run: str
-    answers: list[Answer]
+    run: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
+    answers: list[Answer] = dataclasses.field(default_factory=list)
     during_started: float = 0.0
     during_ended: float = 0.0
     during_error: Optional[BaseException] = None
+    _next_seq: int = 0
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
 
     def phase(self, answer: Answer) -> str:
         """before, during or after the `during` callable, by when the request was sent."""
@@ -87,6 +93,17 @@ class Stream:
 
     def in_phase(self, phase: str) -> list[Answer]:
         return [a for a in self.answers if self.phase(a) == phase]
+
+    def post(self, url: str, headers: Callable[[bytes], dict[str, str]], timeout: float = 15.0,
+             session: Optional[requests.Session] = None, pad: str = "") -> Answer:
+        """Sends the next numbered request of this run now, on this thread; records and returns its answer."""
+        with self._lock:
+            seq = self._next_seq
+            self._next_seq += 1
+        answer = _send(session or requests, url, headers, self.run, seq, timeout, pad)
+        with self._lock:
+            self.answers.append(answer)
+        return answer
 
     def statuses(self, answers: Optional[list[Answer]] = None) -> dict[str, int]:
         counts = Counter("none" if a.status is None else str(a.status) for a in (self.answers if answers is None
@@ -138,6 +155,24 @@ def _seq_of(envelope_bytes: bytes, run: str) -> Optional[int]:
     return body.get("seq") if isinstance(body, dict) and body.get("run") == run else None
 
 
+def _send(client: Any, url: str, headers: Callable[[bytes], dict[str, str]], run: str, seq: int, timeout: float,
+          pad: str) -> Answer:
+    """One numbered, signed request with requests (or a requests.Session): its Answer, errors included."""
+    body = json.dumps({"run": run, "seq": seq, "pad": pad}).encode()
+    answer = Answer(seq=seq, sent_at=time.monotonic())
+    try:
+        resp = client.post(url, data=body, timeout=timeout, headers={"Content-Type": "application/json",
+                                                                     **headers(body)})
+        answer.status = resp.status_code
+        answer.retry_after = resp.headers.get("Retry-After")
+        if answer.acknowledged:
+            answer.event_id = resp.json().get("id")
+    except (requests.RequestException, ValueError) as exc:
+        answer.error = f"{type(exc).__name__}: {exc}"
+    answer.answered_at = time.monotonic()
+    return answer
+
+
 def run_stream(url: Callable[[], str], headers: Callable[[bytes], dict[str, str]], n: int, rate: float,
                during: Optional[Callable[[], Any]] = None, senders: int = 16, timeout: float = 15.0,
                pad: int = 200) -> Stream:
@@ -147,7 +182,7 @@ def run_stream(url: Callable[[], str], headers: Callable[[bytes], dict[str, str]
     a 503 is seen rather than a client-side timeout. Blocks until every request was answered (or failed) and
     `during` returned; an exception of `during` is kept in Stream.during_error.
     """
-    stream = Stream(run=uuid.uuid4().hex, answers=[])
+    stream = Stream()
     lock = threading.Lock()
     work: queue.Queue[Optional[int]] = queue.Queue(maxsize=senders)  # backpressure: no backlog piles up
     filler = "x" * pad
@@ -155,19 +190,10 @@ def run_stream(url: Callable[[], str], headers: Callable[[bytes], dict[str, str]
     def sender() -> None:
         session = requests.Session()
         while (seq := work.get()) is not None:
-            body = json.dumps({"run": stream.run, "seq": seq, "pad": filler}).encode()
-            answer = Answer(seq=seq, sent_at=time.monotonic())
-            try:
-                resp = session.post(url(), data=body, timeout=timeout,
-                                    headers={"Content-Type": "application/json", **headers(body)})
-                answer.status = resp.status_code
-                if answer.acknowledged:
-                    answer.event_id = resp.json().get("id")
-            except (requests.RequestException, ValueError) as exc:
-                answer.error = f"{type(exc).__name__}: {exc}"
+            answer = _send(session, url(), headers, stream.run, seq, timeout, filler)
+            if answer.error:  # a fresh connection for the next one
                 session.close()
                 session = requests.Session()
-            answer.answered_at = time.monotonic()
             with lock:
                 stream.answers.append(answer)
         session.close()

@@ -15,6 +15,8 @@ import uuid
 from pathlib import Path
 from typing import Optional
 
+import requests
+
 from conftest import ROOT, free_port, raw_exchange, read_topic, sign, wait_for
 
 SECRET = "it-faults-secret"
@@ -170,3 +172,35 @@ def test_draining_answers_503_and_closes_the_connection(start_bridge):
         assert connection == ["close"], f"Connection headers of the draining 503: {connection}"
         assert raw_exchange(sock, request) is None, "the server answered again on a connection it said it closes"
     assert bridge.proc.wait(timeout=20) == 0
+
+
+def test_sigterm_waits_for_a_report_that_comes_seconds_later(start_bridge):
+    """A request whose record waits for Kafka when SIGTERM comes is answered (here 503, the broker being
+    unreachable) before the bridge exits: drain waits for every in-flight report, up to shutdownTimeout."""
+    delivery_timeout_s = 3
+    bridge = start_bridge([{"id": "late", "verify": VERIFY}],
+                          kafka={"brokers": f"127.0.0.1:{free_port()}", "deliveryTimeout": f"{delivery_timeout_s}s"},
+                          server={"shutdownTimeout": "15s"})
+    body = b'{"late":true}'
+    answer: list = []
+
+    def send() -> None:
+        try:
+            answer.append(requests.post(bridge.url("late"), data=body, timeout=30,
+                                        headers={"Content-Type": "application/json", "X-Sig": sign(SECRET, body)}))
+        except requests.RequestException as exc:
+            answer.append(exc)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    time.sleep(0.5)  # the record is queued in librdkafka: its report is some 2.5 s away
+    bridge.proc.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    code = bridge.proc.wait(timeout=30)
+    exit_s = time.monotonic() - signalled
+    sender.join(timeout=30)
+
+    assert answer and isinstance(answer[0], requests.Response), f"no answer before the bridge exited: {answer}"
+    assert answer[0].status_code == 503, answer[0].text
+    assert code == 0, bridge.stderr_text()
+    assert exit_s >= delivery_timeout_s - 0.5 - 0.1, f"exited {exit_s:.2f}s after SIGTERM, before the report"
