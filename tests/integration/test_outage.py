@@ -1,17 +1,15 @@
 """Broker outages under a counted stream (issue 8 §2): every request answered 2xx must be in Kafka.
 
 Each test sends a bounded stream of uniquely numbered signed webhooks (stream.run_stream), stops something in the
-middle, then reads the whole topic and prints `sent / acknowledged / found / duplicates`.
+middle, then reads the whole topic and prints `sent / acknowledged / found / duplicates`. The same with
+`durability: spool` is in test_spool.py.
 """
 
 from __future__ import annotations
 
-import json
 import time
 
-import pytest
-
-from conftest import run_hookbridge, wait_for
+from conftest import wait_for
 from stream import create_topic, run_stream
 
 SECRET = "it-outage-secret"
@@ -99,42 +97,3 @@ def test_bridge_killed_mid_stream_and_restarted_loses_no_acknowledged_event(star
     assert after and all(a.status == 200 for a in after[len(after) // 2:]), phases
     assert tally.found == tally.acknowledged and not tally.missing, \
         f"answered 2xx but not in Kafka: seqs {tally.missing[:20]} ({len(tally.missing)})"
-
-
-def test_broker_stopped_mid_stream_with_spool_acknowledges_and_finds_every_event(start_bridge, topic_template,
-                                                                                tmp_path, report_line, request):
-    """Issue 8 §1/§2: with `durability: spool`, the stream of the test above gets 2xx for every request (after a
-    local fsync while Kafka is away), and the forwarder brings every one of them to Kafka once it is back."""
-    spool = {"durability": "spool", "spool": {"path": str(tmp_path / "spool")}}
-    probe = tmp_path / "spool-probe.yaml"
-    probe.write_text(json.dumps({**spool, "kafka": {"brokers": "127.0.0.1:9"},
-                                 "endpoints": [{"id": "out", "verify": VERIFY}]}) + "\n")
-    check = run_hookbridge(["check", "-c", str(probe)])
-    if b"not available in this version" in check.stderr:
-        pytest.skip("durability: spool is not built yet (issue 8 §1)")
-    assert check.returncode == 0, check.stderr.decode()  # the spool's keys changed: adjust `spool` above
-    private_broker = request.getfixturevalue("private_broker")  # started only now: a skip costs no broker start
-
-    topic = topic_template.replace("{id}", "out")
-    create_topic(private_broker.bootstrap, topic, partitions=1)
-    bridge = start_bridge([{"id": "out", "verify": VERIFY}],
-                          kafka={"brokers": private_broker.bootstrap, "deliveryTimeout": f"{DELIVERY_TIMEOUT_S}s"},
-                          top=spool)
-    wait_for(lambda: bridge.post("out", b'{"warm":true}').status_code == 200, 60, "a first event through the bridge")
-
-    def outage() -> None:
-        private_broker.stop()
-        time.sleep(OUTAGE_S)
-        private_broker.start()
-
-    stream = run_stream(lambda: bridge.url("out"), lambda body: bridge.signature_headers("out", body),
-                        n=N, rate=RATE, during=outage, timeout=3 * DELIVERY_TIMEOUT_S)
-    # the forwarder drains the spool after the restart: wait until the topic holds every acknowledged event
-    tallies = []
-    wait_for(lambda: not (tallies.append(stream.tally(private_broker.bootstrap, topic)) or tallies[-1].missing),
-             120, "the spool drained into Kafka", interval=2)
-    tally = tallies[-1]
-    report_line(f"broker stopped {OUTAGE_S}s, spool: {tally.line()}")
-    assert stream.during_error is None
-    assert stream.statuses() == {"200": len(stream.answers)}, "with a spool every request is acknowledged"
-    assert tally.found == tally.acknowledged == tally.sent and not tally.missing
