@@ -50,7 +50,12 @@ typedef struct hb_worker {
     h2o_multithread_message_t drain_msg;
     h2o_timeout_t delivery_timeout;
     h2o_multithread_receiver_t spool_receiver; /* tickets whose spool append is done */
-    h2o_timeout_t spool_timeout;               /* kafka.spoolAfter: spooled endpoints stop waiting for Kafka */
+    msgpack_sbuffer body_sb;                   /* scratch for the body parsed to msgpack (hb_parsed_t) */
+    msgpack_zone *body_zone;
+    struct hb_ticket *spare_tickets; /* released tickets and record messages, reused: no malloc per request */
+    struct hb_record_msg *spare_msgs;
+    size_t num_spare_tickets, num_spare_msgs;
+    h2o_timeout_t spool_timeout; /* kafka.spoolAfter: spooled endpoints stop waiting for Kafka */
     atomic_long inflight; /* records produced whose report has not been handled yet; written by the worker only */
     h2o_multithread_receiver_t ping_receiver; /* the admin thread's liveness pings */
     h2o_multithread_message_t ping_msg;
@@ -133,6 +138,7 @@ typedef struct hb_ticket {
     size_t num_frames;
     hb_spool_append_t append;
     h2o_multithread_message_t spool_msg; /* the append is done: back to the worker */
+    struct hb_ticket *next_spare;        /* in the worker's spare list */
 } hb_ticket_t;
 
 /* One produced record's report, posted from the poll thread to the worker; one per topic of a request. */
@@ -142,6 +148,7 @@ typedef struct hb_record_msg {
     hb_worker_t *worker;
     struct hb_ticket *ticket;
     rd_kafka_resp_err_t err;
+    struct hb_record_msg *next_spare; /* in the worker's spare list */
 } hb_record_msg_t;
 
 /* ---- answers ---- */
@@ -450,13 +457,82 @@ static void hb_on_sweep(h2o_timeout_entry_t *entry)
 
 /* ---- tickets ---- */
 
+#define HB_SPARES 1024 /* released tickets (and record messages) a worker keeps for its next requests */
+#define HB_SCRATCH_KEEP ((size_t)256 * 1024) /* a worker keeps scratch space up to this size between requests */
+
+/* A zeroed ticket: a spare one of the worker's (its spool frame buffer kept), else a new one. Worker thread. */
+static hb_ticket_t *hb_ticket_new(hb_worker_t *w)
+{
+    hb_ticket_t *t = w->spare_tickets;
+    if (t == NULL)
+        return hb_xcalloc(1, sizeof(*t));
+    w->spare_tickets = t->next_spare;
+    w->num_spare_tickets--;
+    hb_buf_t frames = t->frames;
+    memset(t, 0, sizeof(*t));
+    t->frames = frames;
+    t->frames.len = 0;
+    return t;
+}
+
 static void hb_ticket_release(hb_ticket_t *t)
 {
     if (--t->refs > 0)
         return;
     hb_registry_drop(t->reg);
-    hb_buf_dispose(&t->frames);
-    free(t);
+    hb_worker_t *w = t->worker;
+    if (w->num_spare_tickets >= HB_SPARES || t->frames.cap > HB_SCRATCH_KEEP) {
+        hb_buf_dispose(&t->frames);
+        free(t);
+        return;
+    }
+    t->next_spare = w->spare_tickets;
+    w->spare_tickets = t;
+    w->num_spare_tickets++;
+}
+
+/* A zeroed record message, spare or new. Worker thread. */
+static hb_record_msg_t *hb_record_msg_new(hb_worker_t *w)
+{
+    hb_record_msg_t *m = w->spare_msgs;
+    if (m == NULL)
+        return hb_xcalloc(1, sizeof(*m));
+    w->spare_msgs = m->next_spare;
+    w->num_spare_msgs--;
+    memset(m, 0, sizeof(*m));
+    return m;
+}
+
+/* Back to the worker's spares (its report was handled, or it was never produced). Worker thread. */
+static void hb_record_msg_free(hb_worker_t *w, hb_record_msg_t *m)
+{
+    if (w->num_spare_msgs >= HB_SPARES) {
+        free(m);
+        return;
+    }
+    m->next_spare = w->spare_msgs;
+    w->spare_msgs = m;
+    w->num_spare_msgs++;
+}
+
+/* The worker's spares and scratch space, when its loop is done. Worker thread. */
+static void hb_worker_free_spares(hb_worker_t *w)
+{
+    while (w->spare_tickets != NULL) {
+        hb_ticket_t *t = w->spare_tickets;
+        w->spare_tickets = t->next_spare;
+        hb_buf_dispose(&t->frames);
+        free(t);
+    }
+    while (w->spare_msgs != NULL) {
+        hb_record_msg_t *m = w->spare_msgs;
+        w->spare_msgs = m->next_spare;
+        free(m);
+    }
+    w->num_spare_tickets = w->num_spare_msgs = 0;
+    msgpack_sbuffer_destroy(&w->body_sb);
+    msgpack_zone_free(w->body_zone);
+    w->body_zone = NULL;
 }
 
 /* Sends a respondWith response: its status and headers, and the body rendered from the request. */
@@ -632,7 +708,7 @@ static void hb_on_delivered(h2o_multithread_message_t *msg, void *ctx)
     else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && t->responded && t->err != RD_KAFKA_RESP_ERR_NO_ERROR)
         hb_log(HB_LOG_INFO, "published after the sender was answered 503 (its retry will be a duplicate)", "endpoint",
                t->ep->cfg->id, "event_id", t->event_id, HB_LOG_END);
-    free(m);
+    hb_record_msg_free(w, m);
     t->pending--;
     if (t->spool && t->err != RD_KAFKA_RESP_ERR_NO_ERROR && t->spool_state == HB_TICKET_DIRECT)
         hb_ticket_spool(t); /* Kafka refused: no point waiting for spoolAfter */
@@ -758,11 +834,15 @@ static void hb_fill_request(h2o_req_t *req, hb_request_t *hreq, char *addrbuf)
     hreq->received_at_ms = (int64_t)req->processed_at.at.tv_sec * 1000 + req->processed_at.at.tv_usec / 1000;
 }
 
-/* The request body, parsed at most once, only when something needs it. */
+/*
+ * The request body, parsed at most once, only when something needs it, into the worker's scratch buffer and zone
+ * (kept from request to request: no allocation once they have grown to the bodies' size).
+ */
 typedef struct hb_parsed {
-    int state; /* 0: not tried, 1: parsed, -1: none or not parseable */
-    msgpack_sbuffer sb;
-    msgpack_unpacked up;
+    int state;           /* 0: not tried, 1: parsed, -1: none or not parseable */
+    msgpack_sbuffer *sb; /* the worker's */
+    msgpack_zone *zone;  /* the worker's */
+    msgpack_object obj;
 } hb_parsed_t;
 
 typedef enum hb_body_kind { HB_BODY_NONE, HB_BODY_JSON, HB_BODY_FORM } hb_body_kind_t;
@@ -795,35 +875,36 @@ static hb_body_kind_t hb_body_kind(const hb_request_t *hreq)
 static const msgpack_object *hb_body_object(hb_parsed_t *pb, const hb_request_t *hreq, hb_endpoint_t *ep)
 {
     if (pb->state != 0)
-        return pb->state == 1 ? &pb->up.data : NULL;
+        return pb->state == 1 ? &pb->obj : NULL;
     pb->state = -1;
     hb_body_kind_t kind = hb_body_kind(hreq);
     if (kind == HB_BODY_NONE)
         return NULL;
-    msgpack_sbuffer_init(&pb->sb);
-    msgpack_unpacked_init(&pb->up);
+    pb->sb->size = 0;
     if (kind == HB_BODY_FORM)
-        hb_form_to_msgpack((const char *)hreq->body, hreq->body_len, &pb->sb);
-    else if (hb_json_to_msgpack((const char *)hreq->body, hreq->body_len, HB_BODY_MAX_DEPTH, &pb->sb, NULL, 0) != 0) {
+        hb_form_to_msgpack((const char *)hreq->body, hreq->body_len, pb->sb);
+    else if (hb_json_to_msgpack((const char *)hreq->body, hreq->body_len, HB_BODY_MAX_DEPTH, pb->sb, NULL, 0) != 0) {
         /* not JSON after all, or too deep: body filters do not match, and the request goes on */
         atomic_fetch_add_explicit(&ep->counters.body_unparsed, 1, memory_order_relaxed);
         return NULL;
     }
     size_t off = 0;
-    if (msgpack_unpack_next(&pb->up, pb->sb.data, pb->sb.size, &off) != MSGPACK_UNPACK_SUCCESS)
+    if (msgpack_unpack(pb->sb->data, pb->sb->size, &off, pb->zone, &pb->obj) != MSGPACK_UNPACK_SUCCESS)
         return NULL;
     pb->state = 1;
-    return &pb->up.data;
+    return &pb->obj;
 }
 
 static void hb_parsed_dispose(hb_parsed_t *pb)
 {
     if (pb->state == 0)
         return;
-    if (pb->sb.data != NULL || pb->sb.alloc != 0) {
-        msgpack_unpacked_destroy(&pb->up);
-        msgpack_sbuffer_destroy(&pb->sb);
+    msgpack_zone_clear(pb->zone);
+    if (pb->sb->alloc > HB_SCRATCH_KEEP) { /* one huge body does not pin its buffer */
+        msgpack_sbuffer_destroy(pb->sb);
+        msgpack_sbuffer_init(pb->sb);
     }
+    pb->sb->size = 0;
 }
 
 /* Renders a respondWith body into the request's pool. */
@@ -973,7 +1054,7 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
             msgpack_sbuffer_destroy(&bufs[i]);
             continue;
         }
-        hb_record_msg_t *m = hb_xcalloc(1, sizeof(*m));
+        hb_record_msg_t *m = hb_record_msg_new(w);
         m->delivery.cb = hb_on_delivery;
         m->worker = w;
         m->ticket = t;
@@ -981,7 +1062,7 @@ static void hb_publish(hb_server_t *srv, hb_ticket_t *t, const hb_envelope_field
         rd_kafka_resp_err_t err = hb_publisher_produce(srv->publisher, &rec);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             /* queue full or the like: no report will come for this one; the sender gets 503 */
-            free(m);
+            hb_record_msg_free(w, m);
             msgpack_sbuffer_destroy(&bufs[i]);
             t->err = err;
             continue;
@@ -1054,7 +1135,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     char addrbuf[NI_MAXHOST];
     hb_request_t hreq;
     hb_fill_request(req, &hreq, addrbuf);
-    hb_parsed_t pb = {0};
+    hb_parsed_t pb = {.sb = &w->body_sb, .zone = w->body_zone};
     hb_handshake_t hs = {.status = 0};
     hb_buf_init(&hs.body);
     const hb_respond_config_t *rw = ep->cfg->respond_with, *respond_later = NULL;
@@ -1134,7 +1215,7 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
     }
 
     /* 7, 8. envelope, publish; 9. the answer comes with the reports */
-    hb_ticket_t *t = hb_xcalloc(1, sizeof(*t));
+    hb_ticket_t *t = hb_ticket_new(w);
     t->worker = w;
     t->ep = ep;
     t->reg = reg;
@@ -1155,8 +1236,8 @@ static int hb_on_req(h2o_handler_t *self, h2o_req_t *req)
                                    .source = ep->cfg->source,
                                    .verified = hb_verifier_scheme(ep->verifier),
                                    .req = &hreq,
-                                   .json = body != NULL ? pb.sb.data : NULL,
-                                   .json_len = body != NULL ? pb.sb.size : 0,
+                                   .json = body != NULL ? pb.sb->data : NULL,
+                                   .json_len = body != NULL ? pb.sb->size : 0,
                                    /* a verified request that says it is a test run (the admin port's example
                                       sender, `hookbridge send-example`) is marked so: consumers may skip it */
                                    .test = hb_request_header(&hreq, HB_TEST_HEADER, strlen(HB_TEST_HEADER)) != NULL,
@@ -1318,6 +1399,8 @@ static void *hb_worker_main(void *arg)
     h2o_multithread_register_receiver(w->ctx.queue, &w->ping_receiver, hb_on_ping);
     h2o_multithread_register_receiver(w->ctx.queue, &w->reload_receiver, hb_on_reload);
     h2o_multithread_register_receiver(w->ctx.queue, &w->spool_receiver, hb_on_spool_messages);
+    msgpack_sbuffer_init(&w->body_sb);
+    w->body_zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
     atomic_store(&w->pong_ms, hb_mono_ms());
     /* a second past librdkafka's own message.timeout.ms, which normally answers first */
     h2o_timeout_init(w->ctx.loop, &w->delivery_timeout, srv->cfg->kafka.delivery_timeout_ms + 1000);
@@ -1342,6 +1425,7 @@ static void *hb_worker_main(void *arg)
             break;
         h2o_evloop_run(w->ctx.loop, w->draining ? 50 : INT32_MAX);
     }
+    hb_worker_free_spares(w);
     atomic_store(&w->done, 1);
     return NULL;
 }
