@@ -83,6 +83,9 @@ int hb_publisher_conf(rd_kafka_conf_t *conf, const hb_config_t *cfg, const char 
         {"message.timeout.ms", timeout},
         {"linger.ms", "1"}, /* a sender waits for its report: batch for 1 ms, not librdkafka's default 5 */
         {"statistics.interval.ms", "10000"}, /* the broker round-trip time for /metrics; kafka.producer may change it */
+        /* a bound on what waits for the brokers (librdkafka's default is 1 GiB): past it produce fails at once,
+           __QUEUE_FULL, and the sender gets 503 instead of the process growing; kafka.producer may change it */
+        {"queue.buffering.max.kbytes", "65536"},
     };
     for (size_t i = 0; i < HB_ARRAY_SIZE(fixed); i++)
         if (hb_conf_set(conf, fixed[i][0], fixed[i][1], err, errlen) != 0)
