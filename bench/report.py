@@ -470,11 +470,12 @@ def cmd_main(work):
             o.append("| %s | %d | %s | %s-%s | %.2f | %.2f | %d | %d | %s | %s | %s | %.1f |\n" % (
                 LABELS[s], c, fmt(v["rps"]), fmt(v["rps_min"]), fmt(v["rps_max"]), v["p50_ms"], v["p99_ms"],
                 v["non2xx"], v["errors"], fmt(v["cpu_us"], "%.1f"), fmt(v["sys_us"], "%.1f"),
-                fmt(v["broker_cpu_us"], "%.1f") if s in ("real", "peer") else "-", v["hwm_mib"]))
+                fmt(v["broker_cpu_us"], "%.1f") if s in ("real", "peer", "isolated") else "-", v["hwm_mib"]))
     o.append("\nCPU us/req: the server's utime+stime (/proc/PID/stat; nginx: master and workers) over the run, "
-             "divided by the requests wrk completed, all of its threads (for hookbridge also librdkafka's, and in the "
-             "isolated scenario the embedded mock broker's); \"of which sys\" is the stime share, the kernel's "
-             "loopback TCP work mostly. Broker CPU: the same for the Kafka JVM. Peak RSS: VmHWM "
+             "divided by the requests wrk completed, all of its threads (for hookbridge also librdkafka's producer "
+             "threads; in the isolated scenario without the embedded mock broker's thread, rdk:mock, which is the "
+             "broker's work and is counted as broker CPU); \"of which sys\" is the stime share, the kernel's "
+             "loopback TCP work mostly. Broker CPU: the same for the Kafka JVM (isolated: the rdk:mock thread). Peak RSS: VmHWM "
              "(/proc/PID/status), reset before each run (`echo 5 > /proc/PID/clear_refs`), the highest of the runs; "
              "for nginx the sum over its workers (the master serves nothing). The embedded broker keeps every "
              "record it is sent in the bridge's own memory, so the isolated scenario's RSS grows with the records "
