@@ -328,3 +328,42 @@ class PrivateBroker:
 
     def reset(self) -> None:
         self._run("reset")
+
+
+class Steady:
+    """A well-behaved HTTP/1.1 sender in a thread while something else goes on: a signed POST to the endpoint every
+    100 ms until stopped; the statuses and event ids it got, and its slowest answer."""
+
+    def __init__(self, bridge: Any, endpoint_id: str) -> None:
+        self.bridge, self.endpoint = bridge, endpoint_id
+        self.statuses: list[int] = []
+        self.ids: list[str] = []
+        self.slowest = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            body = b'{"steady":%d}' % n
+            n += 1
+            t0 = time.monotonic()
+            try:
+                resp = requests.post(self.bridge.url(self.endpoint), data=body, timeout=10,
+                                     headers={"Content-Type": "application/json",
+                                              **self.bridge.signature_headers(self.endpoint, body)})
+                self.statuses.append(resp.status_code)
+                if resp.status_code == 200:
+                    self.ids.append(resp.json()["id"])
+            except requests.RequestException:
+                self.statuses.append(0)
+            self.slowest = max(self.slowest, time.monotonic() - t0)
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> "Steady":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(30)

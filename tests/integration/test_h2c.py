@@ -18,11 +18,11 @@ from typing import Optional
 import h2.config
 import h2.connection
 import h2.events
-import requests
 from hpack import Encoder, NeverIndexedHeaderTuple
 from hyperframe.frame import DataFrame, HeadersFrame, PingFrame, RstStreamFrame, SettingsFrame
 
 from conftest import read_topic, sign
+from stream import Steady
 
 SECRET = "it-h2c-secret"
 VERIFY = {"headerName": "X-Sig", "secret": SECRET}
@@ -111,44 +111,12 @@ def ids_and_bodies(kafka_bootstrap: str, bridge, endpoint: str, count: int) -> l
                   for r in read_topic(kafka_bootstrap, bridge.topic(endpoint), count))
 
 
-class Steady:
-    """A well-behaved HTTP/1.1 sender in a thread: a signed POST to `steady` every 100 ms; what it got."""
-
-    def __init__(self, bridge) -> None:
-        self.bridge, self.statuses, self.ids, self.slowest = bridge, [], [], 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        n = 0
-        while not self._stop.is_set():
-            body = b'{"steady":%d}' % n
-            n += 1
-            t0 = time.monotonic()
-            try:
-                resp = requests.post(self.bridge.url("steady"), data=body, timeout=10,
-                                     headers={"Content-Type": "application/json", **signed(body)})
-                self.statuses.append(resp.status_code)
-                if resp.status_code == 200:
-                    self.ids.append(resp.json()["id"])
-            except requests.RequestException:
-                self.statuses.append(0)
-            self.slowest = max(self.slowest, time.monotonic() - t0)
-            self._stop.wait(0.1)
-
-    def __enter__(self) -> "Steady":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-    def check(self, kafka_bootstrap: str) -> None:
-        assert self.statuses and set(self.statuses) == {200}, self.statuses
-        assert self.slowest < 3.0, self.slowest
-        got = [i for i, _ in ids_and_bodies(kafka_bootstrap, self.bridge, "steady", len(self.ids))]
-        assert got == sorted(self.ids)
+def check_steady(steady: Steady, kafka_bootstrap: str) -> None:
+    """The steady sender got 200 every time, never waited 3 s, and each of its events is in Kafka."""
+    assert steady.statuses and set(steady.statuses) == {200}, steady.statuses
+    assert steady.slowest < 3.0, steady.slowest
+    got = [i for i, _ in ids_and_bodies(kafka_bootstrap, steady.bridge, "steady", len(steady.ids))]
+    assert got == sorted(steady.ids)
 
 
 # ---- on and off ----
@@ -312,7 +280,7 @@ def test_stream_reset_floods_leave_the_bridge_serving_with_bounded_cpu(start_bri
     bridge = start_bridge(ENDPOINTS, server={"h2c": True})
     pid = bridge.proc.pid
     pairs = 20_000
-    with Steady(bridge) as steady:
+    with Steady(bridge, "steady") as steady:
         time.sleep(0.3)
         cpu0 = cpu_seconds(pid)
         # streams that would carry a body, reset before it: they never reach the handler
@@ -329,7 +297,7 @@ def test_stream_reset_floods_leave_the_bridge_serving_with_bounded_cpu(start_bri
     assert bodiless["sentinel"] and unsigned["sentinel"], (bodiless, unsigned)
     assert cpu2 - cpu0 < 10.0  # generous: about 0.1 s here; the bound is that it is proportional, not a timing
     assert bridge.proc.poll() is None
-    steady.check(kafka_bootstrap)
+    check_steady(steady, kafka_bootstrap)
     assert read_topic(kafka_bootstrap, bridge.topic("h2"), 0, timeout=5) == []
 
 
@@ -340,7 +308,7 @@ def test_requests_reset_while_in_flight_close_the_connection(start_bridge, kafka
     answers nothing more on it."""
     bridge = start_bridge(ENDPOINTS, server={"h2c": True})
     pid = bridge.proc.pid
-    with Steady(bridge) as steady:
+    with Steady(bridge, "steady") as steady:
         cpu0 = cpu_seconds(pid)
         flood = reset_flood(bridge.port, 20_000, "/webhooks/h2", end_stream=True,
                             headers=[("x-sig", sign(SECRET, b""))])
@@ -357,7 +325,7 @@ def test_requests_reset_while_in_flight_close_the_connection(start_bridge, kafka
     # answered rather than abandoned, so allow some slack, far below the 20,000 without the limit
     assert 1 <= len(published) <= 200
     assert cpu1 - cpu0 < 10.0
-    steady.check(kafka_bootstrap)
+    check_steady(steady, kafka_bootstrap)
 
 
 # ---- slow HTTP/2 clients ----
@@ -395,7 +363,7 @@ def test_slow_http2_requests_are_cut_off_after_the_request_timeout(start_bridge,
     bridge = start_bridge(ENDPOINTS, server={"h2c": True, "requestTimeout": "2s"})
     start = PREFACE + SettingsFrame(0).serialize()
     body = b'{"slow":"' + b"x" * 60 + b'"}'
-    with Steady(bridge) as steady:
+    with Steady(bridge, "steady") as steady:
         # a HEADERS frame a byte at a time
         headers = h2_headers_bytes(body, end_stream=False)
         took_headers = held_open(bridge.port, start, [headers[i:i + 1] for i in range(len(headers))], 0.3, 15)
@@ -409,7 +377,7 @@ def test_slow_http2_requests_are_cut_off_after_the_request_timeout(start_bridge,
           f"after {took_body:.2f}s, PINGs only after {took_pings:.2f}s")
     for took in (took_headers, took_body, took_pings):
         assert 1.5 <= took < 8.0
-    steady.check(kafka_bootstrap)
+    check_steady(steady, kafka_bootstrap)
     assert read_topic(kafka_bootstrap, bridge.topic("h2"), 0, timeout=5) == []
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import select
 import socket
-import threading
 import time
 
 import requests
 
 from conftest import read_topic, sign
+from stream import Steady
 
 SECRET = "it-slowloris-secret"
 VERIFY = {"headerName": "X-Sig", "secret": SECRET}
@@ -47,43 +47,6 @@ def trickle(port: int, head: bytes, slow: bytes, interval: float = 0.5, limit: f
     raise AssertionError(f"sent all {len(slow)} slow bytes and the connection is still open")
 
 
-class Steady:
-    """A well-behaved sender in a thread: a signed POST every 100 ms until stopped; the statuses it got."""
-
-    def __init__(self, bridge) -> None:
-        self.bridge = bridge
-        self.statuses: list[int] = []
-        self.slowest = 0.0
-        self.ids: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        n = 0
-        while not self._stop.is_set():
-            body = b'{"steady":%d}' % n
-            n += 1
-            t0 = time.monotonic()
-            try:
-                resp = requests.post(self.bridge.url("slow"), data=body, timeout=10,
-                                     headers={"Content-Type": "application/json", "X-Sig": sign(SECRET, body)})
-                self.statuses.append(resp.status_code)
-                if resp.status_code == 200:
-                    self.ids.append(resp.json()["id"])
-            except requests.RequestException:
-                self.statuses.append(0)
-            self.slowest = max(self.slowest, time.monotonic() - t0)
-            self._stop.wait(0.1)
-
-    def __enter__(self) -> "Steady":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-
 def start(start_bridge):
     return start_bridge([{"id": "slow", "verify": VERIFY}], server={"requestTimeout": f"{TIMEOUT_S:g}s"})
 
@@ -94,7 +57,7 @@ REQUEST_HEAD = (b"POST /webhooks/slow HTTP/1.1\r\nHost: x\r\nContent-Type: appli
 
 def test_slow_headers_are_cut_off_and_others_are_served(start_bridge, kafka_bootstrap):
     bridge = start(start_bridge)
-    with Steady(bridge) as steady:
+    with Steady(bridge, "slow") as steady:
         took = trickle(bridge.port, b"", REQUEST_HEAD)
     print(f"slow headers: closed after {took:.2f}s (requestTimeout {TIMEOUT_S}s)")
     assert TIMEOUT_S - 0.5 <= took < CLOSED_BY_S
@@ -108,14 +71,14 @@ def test_a_slow_body_after_complete_headers_is_cut_off(start_bridge, kafka_boots
     bridge = start(start_bridge)
     body = b'{"slow":"' + b"x" * 100 + b'"}'
     head = REQUEST_HEAD + b"X-Sig: " + sign(SECRET, body).encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body)
-    with Steady(bridge) as steady:
+    with Steady(bridge, "slow") as steady:
         took = trickle(bridge.port, head, body)
     print(f"slow body: closed after {took:.2f}s (requestTimeout {TIMEOUT_S}s)")
     assert TIMEOUT_S - 0.5 <= took < CLOSED_BY_S
     # and a chunked body trickled one chunk at a time
     chunked_head = REQUEST_HEAD + b"X-Sig: " + sign(SECRET, body).encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
     chunks = b"".join(b"1\r\n%s\r\n" % body[i:i + 1] for i in range(len(body)))
-    with Steady(bridge) as steady2:
+    with Steady(bridge, "slow") as steady2:
         took = trickle(bridge.port, chunked_head, chunks, interval=0.1)
     print(f"slow chunked body: closed after {took:.2f}s")
     assert TIMEOUT_S - 0.5 <= took < CLOSED_BY_S
