@@ -94,9 +94,9 @@ typedef struct hb_endpoint_config {
     uint64_t dedupe_max_age_ms;        /* and for how long */
     int dedupe_set;                    /* `deduplicate` was written (else: on when the event id is the sender's) */
     size_t max_body_size;              /* effective limit: the endpoint's `maxBodySize`, else server.maxBodySize */
-    int spool;      /* effective `durability`: 1 = spool (2xx after a local fsync when Kafka is slow or down) */
-    int spool_set;  /* the endpoint wrote its own `durability` */
-    char *topic;                       /* the Kafka topic: kafka.topic with {id} replaced */
+    int spool;     /* effective `durability`: 1 = spool (2xx after a local fsync when Kafka is slow or down) */
+    int spool_set; /* the endpoint wrote its own `durability` */
+    char *topic;   /* the Kafka topic: kafka.topic with {id} replaced */
     hb_verify_config_t verify;
     hb_example_t *examples;
     size_t num_examples;

@@ -63,10 +63,24 @@ static uint32_t hb_get_u32(const uint8_t *p)
 
 static hb_spool_field_t *hb_record_field(hb_spool_record_t *rec, int i)
 {
-    hb_spool_field_t *const fields[HB_SPOOL_FIELDS] = {&rec->topic,      &rec->key,      &rec->content_type,
-                                                       &rec->endpoint,   &rec->event_id, &rec->traceparent,
-                                                       &rec->tracestate, &rec->value};
-    return fields[i];
+    switch (i) { /* the order on disk */
+    case 0:
+        return &rec->topic;
+    case 1:
+        return &rec->key;
+    case 2:
+        return &rec->content_type;
+    case 3:
+        return &rec->endpoint;
+    case 4:
+        return &rec->event_id;
+    case 5:
+        return &rec->traceparent;
+    case 6:
+        return &rec->tracestate;
+    default:
+        return &rec->value;
+    }
 }
 
 void hb_spool_frame(const hb_spool_record_t *rec, hb_buf_t *out)

@@ -36,7 +36,7 @@ static char *fz_read_file(void *ctx, const char *path, size_t *len)
         const char *name, *data;
         size_t len;
     } files[] = {{"secret", "file-secret\n", 12}, {"lf", "file-secret\n", 12}, {"crlf", "crlf-secret\r\n", 13},
-                 {"raw", "raw-secret", 10},     {"nul", "a\0b\n", 4},        {"empty", "", 0}};
+                 {"raw", "raw-secret", 10},       {"nul", "a\0b\n", 4},        {"empty", "", 0}};
     const char *base = strrchr(path, '/');
     base = base != NULL ? base + 1 : path;
     for (size_t i = 0; i < HB_ARRAY_SIZE(files); i++) {
