@@ -18,15 +18,17 @@ struct hb_publisher {
     pthread_mutex_t topics_lock; /* a reload adds topics while the admin thread reads the list */
     rd_kafka_topic_t **topics;
     size_t num_topics;
-    atomic_llong rtt_us; /* the brokers' mean round-trip time from the last statistics, -1 before any */
-    atomic_int down;     /* librdkafka said every broker is down, and no record was acknowledged since */
+    atomic_llong rtt_us;     /* the brokers' mean round-trip time from the last statistics, -1 before any */
+    atomic_int down_storage; /* the main publisher's "down" */
+    atomic_int *down;        /* librdkafka said every broker is down, and no record was acknowledged since: the main
+                                publisher's flag, which its forwarder shares */
 };
 
 static void hb_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *conf_opaque)
 {
     hb_publisher_t *pub = conf_opaque;
-    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR && atomic_load_explicit(&pub->down, memory_order_relaxed))
-        atomic_store(&pub->down, 0);
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR && atomic_load_explicit(pub->down, memory_order_relaxed))
+        atomic_store(pub->down, 0);
     hb_delivery_t *d = msg->_private;
     d->cb(d, msg->err);
 }
@@ -42,7 +44,7 @@ static void hb_on_log(const rd_kafka_t *rk, int level, const char *fac, const ch
 static void hb_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
-        atomic_store(&((hb_publisher_t *)opaque)->down, 1);
+        atomic_store(((hb_publisher_t *)opaque)->down, 1);
     hb_log(HB_LOG_WARN, "kafka error", "error", rd_kafka_err2name((rd_kafka_resp_err_t)err), "detail", reason,
            HB_LOG_END);
 }
@@ -104,12 +106,17 @@ static void *hb_poll_main(void *arg)
     return NULL;
 }
 
-hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, char *err, size_t errlen)
+/* main == NULL: the main publisher; else the spool's forwarder for main (records never time out). */
+static hb_publisher_t *hb_publisher_create(const hb_config_t *cfg, const char *bootstrap, hb_publisher_t *main,
+                                           char *err, size_t errlen)
 {
     hb_publisher_t *pub = hb_xcalloc(1, sizeof(*pub));
+    pub->down = main != NULL ? main->down : &pub->down_storage;
     pthread_mutex_init(&pub->topics_lock, NULL);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (hb_publisher_conf(conf, cfg, bootstrap, err, errlen) != 0) {
+    if (hb_publisher_conf(conf, cfg, bootstrap, err, errlen) != 0 ||
+        (main != NULL && (hb_conf_set(conf, "message.timeout.ms", "0", err, errlen) != 0 ||
+                          hb_conf_set(conf, "client.id", "hookbridge-spool", err, errlen) != 0))) {
         rd_kafka_conf_destroy(conf);
         free(pub);
         return NULL;
@@ -135,6 +142,17 @@ hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, 
         return NULL;
     }
     return pub;
+}
+
+hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, char *err, size_t errlen)
+{
+    return hb_publisher_create(cfg, bootstrap, NULL, err, errlen);
+}
+
+hb_publisher_t *hb_publisher_new_forwarder(const hb_config_t *cfg, const char *bootstrap, hb_publisher_t *main,
+                                           char *err, size_t errlen)
+{
+    return hb_publisher_create(cfg, bootstrap, main, err, errlen);
 }
 
 rd_kafka_topic_t *hb_publisher_topic(hb_publisher_t *pub, const char *name)
@@ -214,7 +232,7 @@ int hb_publisher_metadata(hb_publisher_t *pub, int timeout_ms, char *err, size_t
 
 int hb_publisher_down(hb_publisher_t *pub)
 {
-    return atomic_load_explicit(&pub->down, memory_order_relaxed);
+    return atomic_load_explicit(pub->down, memory_order_relaxed);
 }
 
 int hb_publisher_outq_len(hb_publisher_t *pub)

@@ -44,6 +44,13 @@ int hb_publisher_conf(rd_kafka_conf_t *conf, const hb_config_t *cfg, const char 
  * Setup thread.
  */
 hb_publisher_t *hb_publisher_new(const hb_config_t *cfg, const char *bootstrap, char *err, size_t errlen);
+/**
+ * The spool's forwarder: a second producer with the same settings whose records never time out
+ * (message.timeout.ms 0), so that a broker outage never fails a record while a later one gets through: the
+ * idempotent producer then keeps the spool's order. It shares main's "every broker down" flag. Setup thread.
+ */
+hb_publisher_t *hb_publisher_new_forwarder(const hb_config_t *cfg, const char *bootstrap, hb_publisher_t *main,
+                                           char *err, size_t errlen);
 /** A topic handle owned by the publisher (created on first use; never removed before hb_publisher_free). Any thread. */
 rd_kafka_topic_t *hb_publisher_topic(hb_publisher_t *pub, const char *name);
 /**

@@ -85,7 +85,8 @@ struct hb_server {
     size_t max_body_size; /* h2o's limit, fixed at start */
     hb_publisher_t *publisher;
     hb_embedded_t *embedded;
-    hb_spool_t *spool; /* spool.path, opened at start; NULL without */
+    hb_spool_t *spool;         /* spool.path, opened at start; NULL without */
+    hb_publisher_t *forwarder; /* the spool's own producer (records that never time out); NULL without a spool */
     hb_admin_t *admin;
     SSL_CTX *ssl_ctx;
     hb_worker_t *workers;
@@ -1756,8 +1757,9 @@ static void hb_server_dispose(hb_server_t *srv)
 {
     hb_admin_stop(srv->admin); /* before the publisher and registry it reads */
     hb_spool_stop(srv->spool);
+    hb_publisher_free(srv->forwarder);
+    hb_spool_free(srv->spool); /* after its producer: the forwarder's last reports come from it */
     hb_publisher_free(srv->publisher);
-    hb_spool_free(srv->spool); /* after the publisher: the forwarder's last reports come from it */
     hb_embedded_free(srv->embedded);
     hb_reap_retired(srv, 1);
     hb_registry_free(atomic_load(&srv->registry)); /* a reloaded one frees its config with it */
@@ -1809,8 +1811,9 @@ int hb_server_run(const hb_config_t *cfg)
         goto Exit;
     }
     if (cfg->spool.path != NULL) {
-        if ((srv->spool = hb_spool_open(cfg->spool.path, cfg->spool.max_bytes, srv->publisher, err, sizeof(err))) ==
-            NULL) {
+        if ((srv->forwarder = hb_publisher_new_forwarder(cfg, bootstrap, srv->publisher, err, sizeof(err))) == NULL ||
+            (srv->spool = hb_spool_open(cfg->spool.path, cfg->spool.max_bytes, srv->forwarder, err, sizeof(err))) ==
+                NULL) {
             hb_log(HB_LOG_ERROR, "cannot open the spool", "detail", err, HB_LOG_END);
             goto Exit;
         }

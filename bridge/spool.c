@@ -477,8 +477,10 @@ static void hb_forward_report(hb_delivery_t *d, rd_kafka_resp_err_t err)
 
 /*
  * Takes the reports in: the acknowledged records at the head of the ring are done; a failed one stops the
- * forwarder until every record in flight has reported, and then it starts again from the failed one after a pause
- * (the records after it that Kafka took are sent again: duplicates, never a gap or a reordering of first copies).
+ * forwarder until every record in flight has reported, and then it starts again from the failed one after a pause,
+ * sending the ones after it again too (duplicates, never a gap). The forwarder's producer never times records out
+ * (hb_publisher_new_forwarder), so an outage makes records wait, not fail; what fails is refused by the broker for
+ * good (authorization, size), and is tried again after every pause.
  */
 static void hb_forward_collect(hb_spool_t *sp)
 {
