@@ -692,10 +692,9 @@ static int hb_kafka_key(hb_loader_t *l, const char *key, yaml_node_t *k, yaml_no
 static int hb_get_durability(hb_loader_t *l, const yaml_node_t *v, const char *what)
 {
     char *s = hb_get_str(l, v, what);
-    int spool = s != NULL && strcmp(s, "spool") == 0;
-    if (s != NULL && !spool && strcmp(s, "kafka") != 0)
+    int ret = s == NULL ? -1 : strcmp(s, "spool") == 0 ? 1 : strcmp(s, "kafka") == 0 ? 0 : -1;
+    if (s != NULL && ret < 0)
         hb_errorf(l, v, "%s must be kafka or spool, not \"%s\"", what, s);
-    int ret = s == NULL || (!spool && strcmp(s, "kafka") != 0) ? -1 : spool;
     free(s);
     return ret;
 }

@@ -616,17 +616,18 @@ static void hb_ticket_answer(hb_ticket_t *t)
         hb_buf_dispose(&body);
     } else {
         atomic_fetch_add_explicit(&t->ep->counters.unavailable, 1, memory_order_relaxed);
-        const char *reason = t->spool_state == HB_TICKET_REFUSED    ? "spool full"
-                             : t->spool_state == HB_TICKET_SPOOL_IO ? "spool write failed"
-                                                                    : rd_kafka_err2name(t->err);
+        /* the log's reason and the sender's text, by why neither Kafka nor the spool took it */
+        const char *reason = rd_kafka_err2name(t->err), *text = "Kafka did not accept the event; retry later";
+        if (t->spool_state == HB_TICKET_REFUSED) {
+            reason = "spool full";
+            text = "Kafka did not accept the event and the spool is full; retry later";
+        } else if (t->spool_state == HB_TICKET_SPOOL_IO) {
+            reason = "spool write failed";
+            text = "Kafka did not accept the event and the spool could not store it; retry later";
+        }
         hb_log_request(hb_registry_config(t->reg), t->ep, 503, "unavailable", reason, t->event_id, t->trace_id,
                        t->received_us);
-        hb_send_error(t->req, 503, "unavailable",
-                      t->spool_state == HB_TICKET_REFUSED ? "Kafka did not accept the event and the spool is full; "
-                                                            "retry later"
-                      : t->spool_state == HB_TICKET_SPOOL_IO
-                          ? "Kafka did not accept the event and the spool could not store it; retry later"
-                          : "Kafka did not accept the event; retry later");
+        hb_send_error(t->req, 503, "unavailable", text);
     }
 }
 

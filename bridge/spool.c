@@ -61,6 +61,12 @@ static uint32_t hb_get_u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* A frame's timestamp: the first 8 bytes of its payload, little-endian. */
+static int64_t hb_get_timestamp(const uint8_t *payload)
+{
+    return (int64_t)((uint64_t)hb_get_u32(payload) | (uint64_t)hb_get_u32(payload + 4) << 32);
+}
+
 static hb_spool_field_t *hb_record_field(hb_spool_record_t *rec, int i)
 {
     switch (i) { /* the order on disk */
@@ -124,7 +130,7 @@ long hb_spool_unframe(const void *data, size_t len, hb_spool_record_t *rec)
     const uint8_t *q = p + HB_SPOOL_HEADER, *end = q + payload;
     if (hb_crc32c(q, payload) != hb_get_u32(p + 8))
         return -1;
-    rec->timestamp_ms = (int64_t)((uint64_t)hb_get_u32(q) | (uint64_t)hb_get_u32(q + 4) << 32);
+    rec->timestamp_ms = hb_get_timestamp(q);
     q += 8;
     for (int i = 0; i < HB_SPOOL_FIELDS; i++) {
         if ((size_t)(end - q) < 4)
@@ -167,6 +173,7 @@ struct hb_spool {
     pthread_cond_t cond;
     hb_spool_append_t *queue, **queue_tail;
     int stop;
+    int woken; /* an append was queued or a report came since the thread last looked */
     atomic_ullong backlog, bytes, forwarded, refused, cut_bytes;
     atomic_llong oldest_ms;
     atomic_int full;
@@ -247,33 +254,65 @@ static void hb_spool_remove_segment(hb_spool_t *sp, size_t i)
     atomic_store(&sp->full, 0);
 }
 
-/* Reads len bytes at off of segment seg into buf. 0, or -1 (logged). */
-static int hb_spool_read(hb_spool_t *sp, uint64_t seg, uint64_t off, void *buf, size_t len)
+/* pread() of exactly len bytes at off. 0, or -1 (errno set; 0 at the end of the file). */
+static int hb_pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
-    if (sp->rfd < 0 || sp->rfd_seg != seg) {
-        if (sp->rfd >= 0)
-            close(sp->rfd);
-        char name[32];
-        hb_segment_name(seg, name, sizeof(name));
-        sp->rfd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC);
-        sp->rfd_seg = seg;
-        if (sp->rfd < 0) {
-            hb_spool_log_errno("cannot open a spool segment", name);
-            return -1;
-        }
-    }
     size_t done = 0;
     while (done < len) {
-        ssize_t n = pread(sp->rfd, (char *)buf + done, len - done, (off_t)(off + done));
+        ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0) {
-            if (n < 0 && errno == EINTR)
-                continue;
-            hb_spool_log_errno("cannot read the spool", sp->dir);
+            if (n == 0)
+                errno = 0;
             return -1;
         }
         done += (size_t)n;
     }
     return 0;
+}
+
+/*
+ * Reads the record at off of the open segment fd, whose first size bytes count, into buf (rec points into it). Its
+ * length; -1 when the bytes there are not a whole record (a torn tail, a changed disk); -2 when they cannot be read
+ * (logged).
+ */
+static long hb_read_record(const hb_spool_t *sp, int fd, uint64_t off, uint64_t size, hb_buf_t *buf,
+                           hb_spool_record_t *rec)
+{
+    uint8_t header[HB_SPOOL_HEADER];
+    if (size - off < HB_SPOOL_HEADER)
+        return -1;
+    if (hb_pread_all(fd, header, sizeof(header), off) != 0) {
+        hb_spool_log_errno("cannot read the spool", sp->dir);
+        return -2;
+    }
+    uint64_t total = HB_SPOOL_HEADER + (uint64_t)hb_get_u32(header + 4);
+    if (total > size - off || total > HB_SPOOL_HEADER + (uint64_t)HB_SPOOL_MAX_PAYLOAD)
+        return -1;
+    buf->len = 0;
+    hb_buf_reserve(buf, total);
+    if (hb_pread_all(fd, buf->base, total, off) != 0) {
+        hb_spool_log_errno("cannot read the spool", sp->dir);
+        return -2;
+    }
+    return hb_spool_unframe(buf->base, total, rec) == (long)total ? (long)total : -1;
+}
+
+/* The forwarder's descriptor for segment seg (opened on first use). -1 when it cannot be opened (logged). */
+static int hb_segment_reader(hb_spool_t *sp, uint64_t seg)
+{
+    if (sp->rfd >= 0 && sp->rfd_seg == seg)
+        return sp->rfd;
+    if (sp->rfd >= 0)
+        close(sp->rfd);
+    char name[32];
+    hb_segment_name(seg, name, sizeof(name));
+    sp->rfd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC);
+    sp->rfd_seg = seg;
+    if (sp->rfd < 0)
+        hb_spool_log_errno("cannot open a spool segment", name);
+    return sp->rfd;
 }
 
 /*
@@ -295,27 +334,19 @@ static long long hb_spool_scan_segment(hb_spool_t *sp, uint64_t id, uint64_t *re
     uint64_t size = (uint64_t)st.st_size, off = 0;
     hb_buf_t buf;
     hb_buf_init(&buf);
-    while (off < size) {
-        uint8_t header[HB_SPOOL_HEADER];
-        if (size - off < HB_SPOOL_HEADER || pread(fd, header, sizeof(header), (off_t)off) != (ssize_t)sizeof(header))
-            break;
-        uint64_t total = HB_SPOOL_HEADER + (uint64_t)hb_get_u32(header + 4);
-        if (hb_get_u32(header) != HB_SPOOL_MAGIC || total > size - off ||
-            total > HB_SPOOL_HEADER + (uint64_t)HB_SPOOL_MAX_PAYLOAD)
-            break;
-        buf.len = 0;
-        hb_buf_reserve(&buf, total);
-        if (pread(fd, buf.base, total, (off_t)off) != (ssize_t)total)
-            break;
-        hb_spool_record_t rec;
-        if (hb_spool_unframe(buf.base, total, &rec) != (long)total)
-            break;
+    hb_spool_record_t rec;
+    long n = 0;
+    while (off < size && (n = hb_read_record(sp, fd, off, size, &buf, &rec)) > 0) {
         if (*records == 0)
             *oldest_ms = rec.timestamp_ms;
         (*records)++;
-        off += total;
+        off += (uint64_t)n;
     }
     hb_buf_dispose(&buf);
+    if (n == -2) { /* an I/O error is not a torn tail: cut nothing */
+        close(fd);
+        return -1;
+    }
     if (off < size) {
         char cut[32], at[32];
         snprintf(cut, sizeof(cut), "%llu", (unsigned long long)(size - off));
@@ -450,9 +481,7 @@ static void hb_spool_commit(hb_spool_t *sp, hb_spool_append_t *batch)
         if (a->status != HB_SPOOL_OK)
             atomic_fetch_sub(&sp->backlog, a->num_records);
         else if (atomic_load(&sp->oldest_ms) == 0) /* the first record waiting: its timestamp leads the frame */
-            atomic_store(&sp->oldest_ms,
-                         (int64_t)((uint64_t)hb_get_u32((const uint8_t *)a->data + HB_SPOOL_HEADER) |
-                                   (uint64_t)hb_get_u32((const uint8_t *)a->data + HB_SPOOL_HEADER + 4) << 32));
+            atomic_store(&sp->oldest_ms, hb_get_timestamp((const uint8_t *)a->data + HB_SPOOL_HEADER));
         if (a->status == HB_SPOOL_FULL) {
             atomic_fetch_add(&sp->refused, 1);
             atomic_store(&sp->full, 1);
@@ -471,6 +500,7 @@ static void hb_forward_report(hb_delivery_t *d, rd_kafka_resp_err_t err)
     f->state = err == RD_KAFKA_RESP_ERR_NO_ERROR ? 1 : -1;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
         sp->last_error = err;
+    sp->woken = 1;
     pthread_cond_signal(&sp->cond);
     pthread_mutex_unlock(&sp->lock);
 }
@@ -500,7 +530,7 @@ static void hb_forward_collect(hb_spool_t *sp)
             sp->failing = 1;
     }
     int waiting = 0;
-    for (size_t i = 0; i < sp->ring_len; i++)
+    for (size_t i = 0; sp->failing && i < sp->ring_len; i++)
         waiting += sp->ring[(sp->ring_head + i) % HB_FORWARD_WINDOW].state == 0;
     pthread_mutex_unlock(&sp->lock);
     if (sp->failing && waiting == 0) {
@@ -562,16 +592,12 @@ static int hb_forward_some(hb_spool_t *sp)
             sp->read_off = 0;
             continue;
         }
-        uint8_t header[HB_SPOOL_HEADER];
-        if (hb_spool_read(sp, sp->read_seg, sp->read_off, header, sizeof(header)) != 0)
-            break;
-        size_t total = HB_SPOOL_HEADER + hb_get_u32(header + 4);
-        buf.len = 0;
-        hb_buf_reserve(&buf, total);
+        int fd = hb_segment_reader(sp, sp->read_seg);
         hb_spool_record_t rec;
-        if (total > sp->segs[i].size - sp->read_off ||
-            hb_spool_read(sp, sp->read_seg, sp->read_off, buf.base, total) != 0 ||
-            hb_spool_unframe(buf.base, total, &rec) != (long)total) {
+        long total = fd >= 0 ? hb_read_record(sp, fd, sp->read_off, sp->segs[i].size, &buf, &rec) : -2;
+        if (total == -2)
+            break; /* unreadable for now: tried again at the next turn */
+        if (total < 0) {
             /* we wrote and fsynced it ourselves: the disk changed under us. Skip the rest of the segment. */
             hb_log(HB_LOG_ERROR, "a spooled record does not check out; the rest of its segment is skipped", "spool",
                    sp->dir, HB_LOG_END);
@@ -580,7 +606,7 @@ static int hb_forward_some(hb_spool_t *sp)
         }
         char topic[256];
         if (rec.topic.len == 0 || rec.topic.len >= sizeof(topic)) {
-            sp->read_off += total;
+            sp->read_off += (uint64_t)total;
             continue;
         }
         memcpy(topic, rec.topic.base, rec.topic.len);
@@ -623,7 +649,7 @@ static int hb_forward_some(hb_spool_t *sp)
         pthread_mutex_lock(&sp->lock);
         sp->ring_len++;
         pthread_mutex_unlock(&sp->lock);
-        sp->read_off += total;
+        sp->read_off += (uint64_t)total;
         produced = 1;
     }
     hb_buf_dispose(&buf);
@@ -633,18 +659,22 @@ static int hb_forward_some(hb_spool_t *sp)
 static void *hb_spool_main(void *arg)
 {
     hb_spool_t *sp = arg;
+    uint64_t wait_ms = 0;
     for (;;) {
         pthread_mutex_lock(&sp->lock);
-        if (sp->queue == NULL && !sp->stop) {
+        if (!sp->woken && !sp->stop && wait_ms > 0) {
+            /* appends and reports wake it; else only the end of a pause (or, idle, a second) is worth a look */
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 20 * 1000000L;
+            until.tv_sec += (time_t)(wait_ms / 1000);
+            until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
             if (until.tv_nsec >= 1000000000L) {
                 until.tv_sec++;
                 until.tv_nsec -= 1000000000L;
             }
             pthread_cond_timedwait(&sp->cond, &sp->lock, &until);
         }
+        sp->woken = 0;
         hb_spool_append_t *batch = sp->queue;
         sp->queue = NULL;
         sp->queue_tail = &sp->queue;
@@ -657,6 +687,11 @@ static void *hb_spool_main(void *arg)
         hb_forward_collect(sp);
         hb_forward_some(sp);
         hb_forward_gc(sp, batch == NULL);
+        uint64_t now = hb_spool_now_ms();
+        wait_ms = sp->failing                                             ? 20 /* until everything reported */
+                  : batch != NULL                                         ? 0  /* rotate once idle */
+                  : sp->retry_at_ms > now && sp->retry_at_ms - now < 1000 ? sp->retry_at_ms - now
+                                                                          : 1000;
     }
     return NULL;
 }
@@ -717,6 +752,7 @@ void hb_spool_submit(hb_spool_t *sp, hb_spool_append_t *append)
     atomic_fetch_add(&sp->backlog, append->num_records);
     *sp->queue_tail = append;
     sp->queue_tail = &append->next;
+    sp->woken = 1;
     pthread_cond_signal(&sp->cond);
     pthread_mutex_unlock(&sp->lock);
 }
