@@ -5,7 +5,7 @@
 # A CMake script, not a node one, so that a machine without node (or without ui/node_modules, like the container
 # build stage) still builds: ICONS empty or absent gives an empty icon table and the page draws its placeholder.
 #
-# What it writes, read by bridge/status_page.c through extern declarations:
+# What it writes, read by bridge/admin/status_page.c through extern declarations:
 #   hb_status_html[], hb_status_html_len      the page template (ui/status.html) byte for byte
 #   hb_tabler_icon_names[], hb_tabler_icon_svgs[], hb_tabler_icon_count
 #                                             every outline icon, sorted by name in strcmp order (for bsearch),

@@ -104,7 +104,7 @@ def crc32c(data):
 
 
 def spool_frame(ts, *fields):
-    """One record as bridge/spool.c frames it: magic, length, CRC-32C, then the timestamp and the eight fields."""
+    """One record as bridge/kafka/spool.c frames it: magic, length, CRC-32C, then the timestamp and the eight fields."""
     import struct
     payload = struct.pack("<q", ts) + b"".join(
         struct.pack("<I", len(f)) + f for f in (x if isinstance(x, bytes) else x.encode() for x in fields))

@@ -9,7 +9,7 @@ config.schema.json ⇄ parser:
       ENUM_SAMPLES) that the schema validates and `hookbridge check` accepts; a property without a sample fails;
   (b) every key the parser accepts is in the schema at the same level: the parser's own "unknown key ... (expected
       a, b, c)" errors are read back for a stray key put at each level, as are its "must be a, b or c" errors for
-      each enumerated word, and the filter compiler's operator table (bridge/filter.c) for the operators;
+      each enumerated word, and the filter compiler's operator table (bridge/core/filter.c) for the operators;
   and a set of invalid configurations is refused by both.
 
 YAML is turned into JSON by test_deploy's renderer (build/kustomize-json yaml2json, sigs.k8s.io/yaml), the same
@@ -561,7 +561,7 @@ def test_every_word_the_parser_accepts_is_in_the_schema(name, tmp_path, config_v
 
 def test_every_filter_operator_is_in_the_schema():
     """The filter compiler's operator table (it lists its operators nowhere in a message) against the schema's."""
-    source = (ROOT / "bridge" / "filter.c").read_text()
+    source = (ROOT / "bridge" / "core" / "filter.c").read_text()
     compiled = set(re.findall(r'\[HB_OP_\w+\]\s*=\s*"(\$\w+)"', source))
     assert len(compiled) >= 13
     schema = load(CONFIG_SCHEMA)

@@ -1,4 +1,4 @@
-/* tests/unit/test_body.c: JSON and form bodies → msgpack (bridge/body.c), checked as JSON.parse would see them. */
+/* tests/unit/test_body.c: JSON and form bodies → msgpack (bridge/core/body.c), checked as JSON.parse would see them. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
