@@ -1,4 +1,5 @@
-/* bridge/admin/admin.c: the admin listener on its own thread and h2o loop, and the metadata refresher behind /readyz. */
+/* bridge/admin/admin.c: the admin listener on its own thread and h2o loop, and the metadata refresher behind /readyz.
+ */
 #include "admin.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
-/* bridge/admin/status_page.c: the admin port's status page (ui/status.html) with the configured Tabler icons embedded. */
+/* bridge/admin/status_page.c: the admin port's status page (ui/status.html) with the configured Tabler icons embedded.
+ */
 #include "status_page.h"
 
 #include <stdlib.h>

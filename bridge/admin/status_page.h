@@ -1,4 +1,5 @@
-/* bridge/admin/status_page.h: the admin port's status page, one self-contained HTML document (no network at run time). */
+/* bridge/admin/status_page.h: the admin port's status page, one self-contained HTML document (no network at run time).
+ */
 #ifndef HB_STATUS_PAGE_H
 #define HB_STATUS_PAGE_H
 

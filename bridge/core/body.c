@@ -296,374 +296,271 @@ typedef struct hb_frame {
     int is_map;
 } hb_frame_t;
 
-/* Makes room for need bytes at o (a local write position), keeping oend in step. */
-#define HB_NEED(need)                                                                                                  \
-    do {                                                                                                               \
-        if (HB_UNLIKELY((size_t)(oend - o) < (size_t)(need))) {                                                        \
-            o = hb_out_grow(out, (size_t)(o - out->data), (need));                                                     \
-            oend = out->data + out->alloc;                                                                             \
-        }                                                                                                              \
-    } while (0)
+/* Why a parse failed: the reason, the byte it points at, and whether the message shows that byte. */
+typedef struct hb_jp_error {
+    const char *why;
+    const unsigned char *at;
+    int show_char, too_deep;
+} hb_jp_error_t;
 
-/* RFC 8259 whitespace only. */
-#define HB_SKIP_WS()                                                                                                   \
-    while (p < end && *p <= 0x20 && (*p == 0x20 || *p == 0x0a || *p == 0x0d || *p == 0x09))                            \
-    p++
+/*
+ * One JSON parse. It lives on hb_json_to_msgpack()'s stack and its address reaches only the static inline scanners
+ * below, never a call that stays a call, so the compiler keeps the fields in registers as it would plain locals.
+ */
+typedef struct hb_jp {
+    const unsigned char *end;
+    msgpack_sbuffer *out;
+    char *o, *oend;             /* write position in out->data, and the end of its allocation */
+    hb_frame_t *frames, *stack; /* the open containers: stack (the caller's array) until it overflows */
+    size_t frames_cap;
+    int depth, max_depth;
+    hb_jp_error_t *err; /* apart from the struct: hb_jp_fail() takes it out of line without taking the struct along */
+} hb_jp_t;
 
-#define HB_FAIL(reason)                                                                                                \
-    do {                                                                                                               \
-        why = (reason);                                                                                                \
-        goto Fail;                                                                                                     \
-    } while (0)
-
-int hb_json_to_msgpack(const char *text, size_t len, int max_depth, msgpack_sbuffer *out, char *err, size_t errlen)
+/* Makes room for need bytes at jp->o. Allocation failure aborts. */
+static inline void hb_jp_need(hb_jp_t *jp, size_t need)
 {
-    const unsigned char *const start = (const unsigned char *)text, *const end = start + len;
-    const unsigned char *p = start;
-    const size_t size0 = out->size;
-    hb_frame_t stack[HB_BODY_MAX_DEPTH], *frames = stack;
-    size_t frames_cap = HB_BODY_MAX_DEPTH;
-    int depth = 0, in_key = 0, show_char = 0, too_deep = 0;
-    const char *why = NULL;
-    char *o, *oend;
-
-    if (max_depth < 0)
-        max_depth = 0;
-    /* a JSON body packs to about its own size; one reservation usually serves the whole parse */
-    if (out->data == NULL || out->alloc - out->size < len + 64)
-        o = hb_out_grow(out, out->size, len + 64);
-    else
-        o = out->data + out->size;
-    oend = out->data + out->alloc;
-
-    /* TextDecoder drops a leading BOM before JSON.parse sees the text */
-    if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
-        p += 3;
-
-Value:
-    HB_SKIP_WS();
-    if (p == end)
-        HB_FAIL("unexpected end of input");
-    switch (*p) {
-    case '{':
-    case '[': {
-        int is_map = *p == '{';
-        if (depth >= max_depth) {
-            too_deep = 1;
-            HB_FAIL("nesting deeper than the limit");
-        }
-        p++;
-        HB_SKIP_WS();
-        if (p < end && *p == (is_map ? '}' : ']')) {
-            p++;
-            HB_NEED(1);
-            *o++ = (char)(is_map ? 0x80 : 0x90);
-            goto After;
-        }
-        if ((size_t)depth == frames_cap) {
-            frames_cap *= 2;
-            if (frames == stack) {
-                frames = hb_xmalloc(frames_cap * sizeof(*frames));
-                memcpy(frames, stack, sizeof(stack));
-            } else {
-                frames = hb_xrealloc(frames, frames_cap * sizeof(*frames));
-            }
-        }
-        HB_NEED(5);
-        frames[depth].at = (size_t)(o - out->data);
-        frames[depth].count = 0;
-        frames[depth].is_map = is_map;
-        depth++;
-        o += 5;
-        if (is_map)
-            goto Key;
-        goto Value;
+    if (HB_UNLIKELY((size_t)(jp->oend - jp->o) < need)) {
+        jp->o = hb_out_grow(jp->out, (size_t)(jp->o - jp->out->data), need);
+        jp->oend = jp->out->data + jp->out->alloc;
     }
-    case '"':
-        p++;
-        goto String;
-    case 't':
-        if (end - p < 4 || memcmp(p, "true", 4) != 0)
-            HB_FAIL("invalid literal");
-        p += 4;
-        HB_NEED(1);
-        *o++ = (char)0xc3;
-        goto After;
-    case 'f':
-        if (end - p < 5 || memcmp(p, "false", 5) != 0)
-            HB_FAIL("invalid literal");
-        p += 5;
-        HB_NEED(1);
-        *o++ = (char)0xc2;
-        goto After;
-    case 'n':
-        if (end - p < 4 || memcmp(p, "null", 4) != 0)
-            HB_FAIL("invalid literal");
-        p += 4;
-        HB_NEED(1);
-        *o++ = (char)0xc0;
-        goto After;
-    case '-':
-    case '0':
-    case '1':
-    case '2':
-    case '3':
-    case '4':
-    case '5':
-    case '6':
-    case '7':
-    case '8':
-    case '9':
-        goto Number;
-    default:
-        show_char = 1;
-        HB_FAIL("unexpected character");
-    }
-
-Key:
-    HB_SKIP_WS();
-    if (p == end)
-        HB_FAIL("unexpected end of input");
-    if (*p != '"') {
-        show_char = 1;
-        HB_FAIL("expected a string key");
-    }
-    p++;
-    in_key = 1;
-    goto String;
-
-AfterKey:
-    HB_SKIP_WS();
-    if (p == end)
-        HB_FAIL("unexpected end of input");
-    if (*p != ':') {
-        show_char = 1;
-        HB_FAIL("expected ':'");
-    }
-    p++;
-    goto Value;
-
-After:
-    if (depth == 0)
-        goto Done;
-    HB_SKIP_WS();
-    if (p == end)
-        HB_FAIL("unexpected end of input");
-    {
-        hb_frame_t *f = &frames[depth - 1];
-        f->count++;
-        if (*p == ',') {
-            p++;
-            if (f->is_map)
-                goto Key;
-            goto Value;
-        }
-        if (*p != (f->is_map ? '}' : ']')) {
-            show_char = 1;
-            HB_FAIL(f->is_map ? "expected ',' or '}'" : "expected ',' or ']'");
-        }
-        p++;
-        if (f->count > UINT32_MAX)
-            HB_FAIL("more than 4294967295 elements");
-        char *base = out->data + f->at;
-        size_t body = (size_t)(o - base) - 5, n = f->count;
-        if (body <= HB_COMPACT_MAX && n < 16) {
-            base[0] = (char)((f->is_map ? 0x80 : 0x90) | n);
-            memmove(base + 1, base + 5, body);
-            o -= 4;
-        } else if (body <= HB_COMPACT_MAX && n < 65536) {
-            base[0] = (char)(f->is_map ? 0xde : 0xdc);
-            hb_be16(base + 1, (uint32_t)n);
-            memmove(base + 3, base + 5, body);
-            o -= 2;
-        } else {
-            base[0] = (char)(f->is_map ? 0xdf : 0xdd);
-            hb_be32(base + 1, (uint32_t)n);
-        }
-        depth--;
-        goto After;
-    }
-
-String : {
-    /* p is just after the opening quote */
-    const unsigned char *s = p, *q = hb_scan_str(p, end);
-    if (HB_LIKELY(q < end && *q == '"')) {
-        /* no escapes, no invalid UTF-8: the length is known before writing */
-        size_t n = (size_t)(q - s);
-        if (HB_UNLIKELY(n > UINT32_MAX))
-            HB_FAIL("string longer than 4 GiB");
-        HB_NEED(n + 5);
-        o = hb_str_header(o, n);
-        memcpy(o, s, n);
-        o += n;
-        p = q + 1;
-    } else {
-        /* decode into a str32 slot, then write the smallest header and move the bytes left */
-        size_t run = (size_t)(q - s);
-        HB_NEED(run + 5);
-        size_t at = (size_t)(o - out->data);
-        o += 5;
-        memcpy(o, s, run);
-        o += run;
-        p = q;
-        for (;;) {
-            if (p == end)
-                HB_FAIL("unterminated string");
-            unsigned c = *p;
-            if (c == '"') {
-                p++;
-                break;
-            }
-            HB_NEED(4);
-            if (c == '\\') {
-                if (end - p < 2) {
-                    p = end;
-                    HB_FAIL("unexpected end of input");
-                }
-                switch (p[1]) {
-                case '"':
-                case '\\':
-                case '/':
-                    *o++ = (char)p[1];
-                    break;
-                case 'b':
-                    *o++ = '\b';
-                    break;
-                case 'f':
-                    *o++ = '\f';
-                    break;
-                case 'n':
-                    *o++ = '\n';
-                    break;
-                case 'r':
-                    *o++ = '\r';
-                    break;
-                case 't':
-                    *o++ = '\t';
-                    break;
-                case 'u': {
-                    long cp = hb_hex4(p + 2, end), lo;
-                    if (cp < 0)
-                        HB_FAIL("invalid \\u escape");
-                    if (cp >= 0xd800 && cp <= 0xdbff) {
-                        if (end - p >= 12 && p[6] == '\\' && p[7] == 'u' && (lo = hb_hex4(p + 8, end)) >= 0xdc00 &&
-                            lo <= 0xdfff) {
-                            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                            p += 6;
-                        } else {
-                            cp = 0xfffd; /* a lone high surrogate; JS keeps it, UTF-8 cannot */
-                        }
-                    } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-                        cp = 0xfffd; /* a lone low surrogate */
-                    }
-                    o = hb_put_utf8(o, (uint32_t)cp);
-                    p += 4;
-                    break;
-                }
-                default:
-                    p++;
-                    show_char = 1;
-                    HB_FAIL("invalid escape");
-                }
-                p += 2;
-            } else if (c < 0x20) {
-                HB_FAIL("control character in string");
-            } else {
-                /* hb_scan_str() stops on a non-ASCII byte only when it starts no valid UTF-8 sequence */
-                long k = hb_utf8_seq(p, end);
-                p += k < 0 ? -k : k;
-                *o++ = (char)0xef;
-                *o++ = (char)0xbf;
-                *o++ = (char)0xbd;
-            }
-            q = hb_scan_str(p, end);
-            run = (size_t)(q - p);
-            HB_NEED(run);
-            memcpy(o, p, run);
-            o += run;
-            p = q;
-        }
-        char *base = out->data + at;
-        size_t n = (size_t)(o - base) - 5;
-        if (HB_UNLIKELY(n > UINT32_MAX))
-            HB_FAIL("string longer than 4 GiB");
-        size_t hl = (size_t)(hb_str_header(base, n) - base);
-        if (hl < 5) {
-            memmove(base + hl, base + 5, n);
-            o -= 5 - hl;
-        }
-    }
-    if (in_key) {
-        in_key = 0;
-        goto AfterKey;
-    }
-    goto After;
 }
 
-Number : {
-    int neg = *p == '-';
-    p += neg;
-    if (p == end)
-        HB_FAIL("unexpected end of input");
-    const unsigned char *ip = p;
-    uint64_t m = 0;
-    size_t nd = 0; /* digits in m: int digits, then fraction digits while they fit */
-    if (*p == '0') {
+/* Records in e why the parse fails at p; returns NULL, so that a scanner can return it. Cold: no parse returns here. */
+static __attribute__((cold, noinline)) const unsigned char *hb_jp_fail(hb_jp_error_t *e, const unsigned char *p,
+                                                                       const char *why, int show_char)
+{
+    e->why = why;
+    e->at = p;
+    e->show_char = show_char;
+    return NULL;
+}
+
+/* The first byte at or after p that is not RFC 8259 whitespace, or end. */
+static inline const unsigned char *hb_jp_ws(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && *p <= 0x20 && (*p == 0x20 || *p == 0x0a || *p == 0x0d || *p == 0x09))
         p++;
-        if (p < end && *p >= '0' && *p <= '9')
-            HB_FAIL("leading zero in a number");
-    } else if (*p >= '1' && *p <= '9') {
-        while (p < end && *p >= '0' && *p <= '9') {
-            if (nd < 19)
-                m = m * 10 + (uint64_t)(*p - '0');
-            nd++;
-            p++;
+    return p;
+}
+
+/* The first byte after whitespace at p, or NULL at the end of the input. */
+static inline const unsigned char *hb_jp_next(hb_jp_t *jp, const unsigned char *p)
+{
+    p = hb_jp_ws(p, jp->end);
+    if (p == jp->end)
+        return hb_jp_fail(jp->err, p, "unexpected end of input", 0);
+    return p;
+}
+
+/* The position after the byte c that follows whitespace at p; NULL at the end, or (why) at any other byte. */
+static inline const unsigned char *hb_jp_expect(hb_jp_t *jp, const unsigned char *p, unsigned char c, const char *why)
+{
+    if ((p = hb_jp_next(jp, p)) == NULL)
+        return NULL;
+    if (*p != c)
+        return hb_jp_fail(jp->err, p, why, 1);
+    return p + 1;
+}
+
+/* At 't', 'f' or 'n': the position after word (n bytes), written as the msgpack byte tag; NULL if word is not there. */
+static inline const unsigned char *hb_jp_literal(hb_jp_t *jp, const unsigned char *p, const char *word, size_t n,
+                                                 unsigned char tag)
+{
+    if ((size_t)(jp->end - p) < n || memcmp(p, word, n) != 0)
+        return hb_jp_fail(jp->err, p, "invalid literal", 0);
+    hb_jp_need(jp, 1);
+    *jp->o++ = (char)tag;
+    return p + n;
+}
+
+/* At "\u": the position after the escape (after both of a surrogate pair), written as UTF-8; NULL if not 4 hex. */
+static inline const unsigned char *hb_jp_unicode(hb_jp_t *jp, const unsigned char *p)
+{
+    const unsigned char *end = jp->end;
+    long cp = hb_hex4(p + 2, end), lo;
+    if (cp < 0)
+        return hb_jp_fail(jp->err, p, "invalid \\u escape", 0);
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+        if (end - p >= 12 && p[6] == '\\' && p[7] == 'u' && (lo = hb_hex4(p + 8, end)) >= 0xdc00 && lo <= 0xdfff) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            p += 6;
+        } else {
+            cp = 0xfffd; /* a lone high surrogate; JS keeps it, UTF-8 cannot */
         }
-    } else {
-        show_char = 1;
-        HB_FAIL("expected a digit");
+    } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+        cp = 0xfffd; /* a lone low surrogate */
     }
-    size_t ilen = (size_t)(p - ip);
-    if (HB_LIKELY(p == end || (*p != '.' && *p != 'e' && *p != 'E'))) {
-        int fits = ilen <= 19;
-        if (ilen == 20) {
-            /* 10^19 <= value < 10^20: fits in uint64 unless above 18446744073709551615 */
-            unsigned last = (unsigned)(ip[19] - '0');
-            if (m < 1844674407370955161u || (m == 1844674407370955161u && last <= 5)) {
-                m = m * 10 + last;
-                fits = 1;
-            }
-        }
-        if (HB_LIKELY(fits && !neg)) {
-            HB_NEED(9);
-            o = hb_put_uint(o, m);
-            goto After;
-        }
-        if (fits && m != 0 && m <= (uint64_t)INT64_MAX + 1) {
-            HB_NEED(9);
-            o = hb_put_neg(o, m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m);
-            goto After;
-        }
-        if (fits && m == 0) {
-            HB_NEED(9);
-            o = hb_put_double(o, -0.0); /* JSON.parse("-0") is -0 */
-            goto After;
-        }
-        /* beyond int64/uint64: a float, as in JavaScript */
-        HB_NEED(9);
-        o = hb_put_double(o, hb_strtod_digits(neg, ip, ilen, NULL, 0, 0));
-        goto After;
+    jp->o = hb_put_utf8(jp->o, (uint32_t)cp);
+    return p + 6;
+}
+
+/* At a backslash, with room for 4 bytes made: the position after the escape, its bytes written; NULL if invalid. */
+static inline const unsigned char *hb_jp_escape(hb_jp_t *jp, const unsigned char *p)
+{
+    if (jp->end - p < 2)
+        return hb_jp_fail(jp->err, jp->end, "unexpected end of input", 0);
+    switch (p[1]) {
+    case '"':
+    case '\\':
+    case '/':
+        *jp->o++ = (char)p[1];
+        break;
+    case 'b':
+        *jp->o++ = '\b';
+        break;
+    case 'f':
+        *jp->o++ = '\f';
+        break;
+    case 'n':
+        *jp->o++ = '\n';
+        break;
+    case 'r':
+        *jp->o++ = '\r';
+        break;
+    case 't':
+        *jp->o++ = '\t';
+        break;
+    case 'u':
+        return hb_jp_unicode(jp, p);
+    default:
+        return hb_jp_fail(jp->err, p + 1, "invalid escape", 1);
     }
-    const unsigned char *fp = p, *fend = p;
+    return p + 2;
+}
+
+/*
+ * A string that holds escapes or invalid UTF-8, s just after its quote and q at the first byte that is not plain:
+ * the position after the closing quote, or NULL. Decodes into a str32 slot, then writes the smallest header and
+ * moves the bytes left.
+ */
+static inline const unsigned char *hb_jp_string_slow(hb_jp_t *jp, const unsigned char *s, const unsigned char *q)
+{
+    const unsigned char *p = s, *end = jp->end;
+    size_t run = (size_t)(q - s);
+    hb_jp_need(jp, run + 5);
+    size_t at = (size_t)(jp->o - jp->out->data);
+    jp->o += 5;
+    memcpy(jp->o, s, run);
+    jp->o += run;
+    p = q;
+    for (;;) {
+        if (p == end)
+            return hb_jp_fail(jp->err, p, "unterminated string", 0);
+        if (*p == '"')
+            break;
+        hb_jp_need(jp, 4);
+        if (*p == '\\') {
+            if ((p = hb_jp_escape(jp, p)) == NULL)
+                return NULL;
+        } else if (*p < 0x20) {
+            return hb_jp_fail(jp->err, p, "control character in string", 0);
+        } else {
+            /* hb_scan_str() stops on a non-ASCII byte only when it starts no valid UTF-8 sequence */
+            long k = hb_utf8_seq(p, end);
+            p += k < 0 ? -k : k;
+            memcpy(jp->o, "\xef\xbf\xbd", 3);
+            jp->o += 3;
+        }
+        q = hb_scan_str(p, end);
+        run = (size_t)(q - p);
+        hb_jp_need(jp, run);
+        memcpy(jp->o, p, run);
+        jp->o += run;
+        p = q;
+    }
+    p++;
+    char *base = jp->out->data + at;
+    size_t n = (size_t)(jp->o - base) - 5;
+    if (HB_UNLIKELY(n > UINT32_MAX))
+        return hb_jp_fail(jp->err, p, "string longer than 4 GiB", 0);
+    size_t hl = (size_t)(hb_str_header(base, n) - base);
+    if (hl < 5) {
+        memmove(base + hl, base + 5, n);
+        jp->o -= 5 - hl;
+    }
+    return p;
+}
+
+/* Just after a string's opening quote: the position after its closing quote, the str written; NULL on error. */
+static inline const unsigned char *hb_jp_string(hb_jp_t *jp, const unsigned char *p)
+{
+    const unsigned char *q = hb_scan_str(p, jp->end);
+    if (HB_UNLIKELY(q == jp->end || *q != '"'))
+        return hb_jp_string_slow(jp, p, q);
+    /* no escapes, no invalid UTF-8: the length is known before writing */
+    size_t n = (size_t)(q - p);
+    if (HB_UNLIKELY(n > UINT32_MAX))
+        return hb_jp_fail(jp->err, p, "string longer than 4 GiB", 0);
+    hb_jp_need(jp, n + 5);
+    jp->o = hb_str_header(jp->o, n);
+    memcpy(jp->o, p, n);
+    jp->o += n;
+    return q + 1;
+}
+
+/*
+ * An integer token (ilen digits at ip, the first 19 of them in m) at o in its smallest msgpack form, or as a float64
+ * where JSON.parse gives one (-0, beyond int64/uint64); returns the position after it (at most 9 bytes).
+ */
+static inline char *hb_put_int_token(char *o, int neg, const unsigned char *ip, size_t ilen, uint64_t m)
+{
+    int fits = ilen <= 19;
+    if (ilen == 20) {
+        /* 10^19 <= value < 10^20: fits in uint64 unless above 18446744073709551615 */
+        unsigned last = (unsigned)(ip[19] - '0');
+        if (m < 1844674407370955161u || (m == 1844674407370955161u && last <= 5)) {
+            m = m * 10 + last;
+            fits = 1;
+        }
+    }
+    if (HB_LIKELY(fits && !neg))
+        return hb_put_uint(o, m);
+    if (fits && m != 0 && m <= (uint64_t)INT64_MAX + 1)
+        return hb_put_neg(o, m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m);
+    if (fits && m == 0)
+        return hb_put_double(o, -0.0); /* JSON.parse("-0") is -0 */
+    /* beyond int64/uint64: a float, as in JavaScript */
+    return hb_put_double(o, hb_strtod_digits(neg, ip, ilen, NULL, 0, 0));
+}
+
+/* Just after a number's 'e' or 'E': the position after the exponent, its value in *e; NULL when it has no digit. */
+static inline const unsigned char *hb_jp_exponent(hb_jp_t *jp, const unsigned char *p, long long *e)
+{
+    const unsigned char *end = jp->end;
+    int eneg = 0;
+    if (p < end && (*p == '+' || *p == '-')) {
+        eneg = *p == '-';
+        p++;
+    }
+    if (p == end || *p < '0' || *p > '9')
+        return hb_jp_fail(jp->err, p, p == end ? "unexpected end of input" : "expected a digit in the exponent",
+                          p < end);
+    long long v = 0;
+    while (p < end && *p >= '0' && *p <= '9') {
+        if (v < 1000000000) /* saturate: the result is 0 or Infinity long before */
+            v = v * 10 + (*p - '0');
+        p++;
+    }
+    *e = eneg ? -v : v;
+    return p;
+}
+
+/*
+ * At the '.', 'e' or 'E' after a number's int digits (ilen at ip; nd significant ones, the first 19 in m): the
+ * position after the fraction and exponent, the float64 written; NULL when a digit is missing.
+ */
+static inline const unsigned char *hb_jp_float(hb_jp_t *jp, const unsigned char *p, int neg, const unsigned char *ip,
+                                               size_t ilen, uint64_t m, size_t nd)
+{
+    const unsigned char *end = jp->end, *fp = p, *fend = p;
     int exact = nd <= 19;
-    long long fdigits = 0;
+    long long fdigits = 0, e = 0;
     if (*p == '.') {
         p++;
         fp = p;
-        if (p == end || *p < '0' || *p > '9') {
-            show_char = p < end;
-            HB_FAIL(p == end ? "unexpected end of input" : "expected a digit after '.'");
-        }
+        if (p == end || *p < '0' || *p > '9')
+            return hb_jp_fail(jp->err, p, p == end ? "unexpected end of input" : "expected a digit after '.'", p < end);
         while (p < end && *p >= '0' && *p <= '9') {
             if (nd < 19) {
                 m = m * 10 + (uint64_t)(*p - '0');
@@ -676,26 +573,8 @@ Number : {
         }
         fend = p;
     }
-    long long e = 0;
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-        int eneg = 0;
-        if (p < end && (*p == '+' || *p == '-')) {
-            eneg = *p == '-';
-            p++;
-        }
-        if (p == end || *p < '0' || *p > '9') {
-            show_char = p < end;
-            HB_FAIL(p == end ? "unexpected end of input" : "expected a digit in the exponent");
-        }
-        while (p < end && *p >= '0' && *p <= '9') {
-            if (e < 1000000000) /* saturate: the result is 0 or Infinity long before */
-                e = e * 10 + (*p - '0');
-            p++;
-        }
-        if (eneg)
-            e = -e;
-    }
+    if (p < end && (*p == 'e' || *p == 'E') && (p = hb_jp_exponent(jp, p + 1, &e)) == NULL)
+        return NULL;
     double d;
     long long e10 = e - fdigits;
     if (exact && m <= (1ull << 53) && e10 >= -22 && e10 <= 22) {
@@ -706,39 +585,229 @@ Number : {
     } else {
         d = hb_strtod_digits(neg, ip, ilen, fp, (size_t)(fend - fp), e - (long long)(fend - fp));
     }
-    HB_NEED(9);
-    o = hb_put_double(o, d);
-    goto After;
+    hb_jp_need(jp, 9);
+    jp->o = hb_put_double(jp->o, d);
+    return p;
 }
 
-Done:
-    HB_SKIP_WS();
-    if (p != end) {
-        show_char = 1;
-        HB_FAIL("unexpected data after the JSON value");
+/* At '-' or a digit: the position after the number, written as JSON.parse reads it (see body.h); NULL if invalid. */
+static inline const unsigned char *hb_jp_number(hb_jp_t *jp, const unsigned char *p)
+{
+    const unsigned char *end = jp->end;
+    int neg = *p == '-';
+    p += neg;
+    if (p == end)
+        return hb_jp_fail(jp->err, p, "unexpected end of input", 0);
+    const unsigned char *ip = p;
+    uint64_t m = 0;
+    size_t nd = 0; /* digits in m: int digits, then fraction digits while they fit */
+    if (*p == '0') {
+        p++;
+        if (p < end && *p >= '0' && *p <= '9')
+            return hb_jp_fail(jp->err, p, "leading zero in a number", 0);
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (nd < 19)
+                m = m * 10 + (uint64_t)(*p - '0');
+            nd++;
+            p++;
+        }
+    } else {
+        return hb_jp_fail(jp->err, p, "expected a digit", 1);
     }
-    out->size = (size_t)(o - out->data);
-    if (frames != stack)
-        free(frames);
+    size_t ilen = (size_t)(p - ip);
+    if (HB_UNLIKELY(p < end && (*p == '.' || *p == 'e' || *p == 'E')))
+        return hb_jp_float(jp, p, neg, ip, ilen, m, nd);
+    hb_jp_need(jp, 9);
+    jp->o = hb_put_int_token(jp->o, neg, ip, ilen, m);
+    return p;
+}
+
+/* After '[' or '{' and its whitespace, the container not empty: opens a frame and its 5-byte header slot. */
+static inline void hb_jp_push(hb_jp_t *jp, int is_map)
+{
+    if ((size_t)jp->depth == jp->frames_cap) {
+        jp->frames_cap *= 2;
+        if (jp->frames == jp->stack) {
+            jp->frames = hb_xmalloc(jp->frames_cap * sizeof(*jp->frames));
+            memcpy(jp->frames, jp->stack, (size_t)jp->depth * sizeof(*jp->frames));
+        } else {
+            jp->frames = hb_xrealloc(jp->frames, jp->frames_cap * sizeof(*jp->frames));
+        }
+    }
+    hb_jp_need(jp, 5);
+    hb_frame_t *f = &jp->frames[jp->depth++];
+    f->at = (size_t)(jp->o - jp->out->data);
+    f->count = 0;
+    f->is_map = is_map;
+    jp->o += 5;
+}
+
+/*
+ * At the byte after the last element of the innermost container f: the position after its ']' or '}', the
+ * smallest header written into the slot (content moved left) and the frame closed; NULL when that byte is no close.
+ */
+static inline const unsigned char *hb_jp_close(hb_jp_t *jp, const unsigned char *p, const hb_frame_t *f)
+{
+    if (*p != (f->is_map ? '}' : ']'))
+        return hb_jp_fail(jp->err, p, f->is_map ? "expected ',' or '}'" : "expected ',' or ']'", 1);
+    p++;
+    if (f->count > UINT32_MAX)
+        return hb_jp_fail(jp->err, p, "more than 4294967295 elements", 0);
+    char *base = jp->out->data + f->at;
+    size_t body = (size_t)(jp->o - base) - 5, n = f->count;
+    if (body <= HB_COMPACT_MAX && n < 16) {
+        base[0] = (char)((f->is_map ? 0x80 : 0x90) | n);
+        memmove(base + 1, base + 5, body);
+        jp->o -= 4;
+    } else if (body <= HB_COMPACT_MAX && n < 65536) {
+        base[0] = (char)(f->is_map ? 0xde : 0xdc);
+        hb_be16(base + 1, (uint32_t)n);
+        memmove(base + 3, base + 5, body);
+        jp->o -= 2;
+    } else {
+        base[0] = (char)(f->is_map ? 0xdf : 0xdd);
+        hb_be32(base + 1, (uint32_t)n);
+    }
+    jp->depth--;
+    return p;
+}
+
+/* Writes e into err (errlen > 0): the reason, the byte offset, and the byte found or the depth limit where that helps.
+ */
+static void hb_jp_error_format(hb_jp_error_t e, const unsigned char *start, const unsigned char *end, int max_depth,
+                               char *err, size_t errlen)
+{
+    size_t at = (size_t)(e.at - start);
+    const char *why = e.why != NULL ? e.why : "invalid JSON";
+    if (e.show_char && e.at < end && *e.at >= 0x20 && *e.at < 0x7f)
+        snprintf(err, errlen, "%s, found '%c' at byte %zu", why, *e.at, at);
+    else if (e.show_char && e.at < end)
+        snprintf(err, errlen, "%s, found byte 0x%02X at byte %zu", why, *e.at, at);
+    else if (e.too_deep)
+        snprintf(err, errlen, "%s of %d at byte %zu", why, max_depth, at);
+    else
+        snprintf(err, errlen, "%s at byte %zu", why, at);
+}
+
+int hb_json_to_msgpack(const char *text, size_t len, int max_depth, msgpack_sbuffer *out, char *err, size_t errlen)
+{
+    const unsigned char *const start = (const unsigned char *)text, *const end = start + len;
+    const unsigned char *p = start;
+    const size_t size0 = out->size;
+    hb_frame_t stack[HB_BODY_MAX_DEPTH], *f;
+    hb_jp_error_t failure = {0};
+    hb_jp_t jp = {
+        .end = end, .out = out, .frames = stack, .stack = stack, .frames_cap = HB_BODY_MAX_DEPTH, .err = &failure};
+    int is_map, in_key = 0;
+
+    jp.max_depth = max_depth < 0 ? 0 : max_depth;
+    /* a JSON body packs to about its own size; one reservation usually serves the whole parse */
+    if (out->data == NULL || out->alloc - out->size < len + 64)
+        jp.o = hb_out_grow(out, out->size, len + 64);
+    else
+        jp.o = out->data + out->size;
+    jp.oend = out->data + out->alloc;
+
+    /* TextDecoder drops a leading BOM before JSON.parse sees the text */
+    if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+        p += 3;
+
+Value:
+    if ((p = hb_jp_next(&jp, p)) == NULL)
+        goto Fail;
+    switch (*p) {
+    case '{':
+    case '[':
+        if (jp.depth >= jp.max_depth) {
+            failure.too_deep = 1;
+            hb_jp_fail(&failure, p, "nesting deeper than the limit", 0);
+            goto Fail;
+        }
+        is_map = *p == '{';
+        p = hb_jp_ws(p + 1, end);
+        if (p < end && *p == (is_map ? '}' : ']')) {
+            p++;
+            hb_jp_need(&jp, 1);
+            *jp.o++ = (char)(is_map ? 0x80 : 0x90);
+            goto After;
+        }
+        hb_jp_push(&jp, is_map);
+        if (is_map)
+            goto Key;
+        goto Value;
+    case '"':
+        p++;
+        goto String;
+    case 't':
+        p = hb_jp_literal(&jp, p, "true", 4, 0xc3);
+        break;
+    case 'f':
+        p = hb_jp_literal(&jp, p, "false", 5, 0xc2);
+        break;
+    case 'n':
+        p = hb_jp_literal(&jp, p, "null", 4, 0xc0);
+        break;
+    case '-':
+    case '0' ... '9': /* a GNU C case range (gcc and clang) */
+        p = hb_jp_number(&jp, p);
+        break;
+    default:
+        p = hb_jp_fail(&failure, p, "unexpected character", 1);
+    }
+    if (p == NULL)
+        goto Fail;
+
+After:
+    if (jp.depth == 0)
+        goto Done;
+    if ((p = hb_jp_next(&jp, p)) == NULL)
+        goto Fail;
+    f = &jp.frames[jp.depth - 1];
+    f->count++;
+    if (*p == ',') {
+        p++;
+        if (f->is_map)
+            goto Key;
+        goto Value;
+    }
+    if ((p = hb_jp_close(&jp, p, f)) == NULL)
+        goto Fail;
+    goto After;
+
+Key:
+    if ((p = hb_jp_expect(&jp, p, '"', "expected a string key")) == NULL)
+        goto Fail;
+    in_key = 1;
+
+String:
+    /* keys and values share one inlined copy of the scanner */
+    if ((p = hb_jp_string(&jp, p)) == NULL)
+        goto Fail;
+    if (!in_key)
+        goto After;
+    in_key = 0;
+    if ((p = hb_jp_expect(&jp, p, ':', "expected ':'")) == NULL)
+        goto Fail;
+    goto Value;
+
+Done:
+    p = hb_jp_ws(p, end);
+    if (p != end) {
+        hb_jp_fail(&failure, p, "unexpected data after the JSON value", 1);
+        goto Fail;
+    }
+    out->size = (size_t)(jp.o - out->data);
+    if (jp.frames != stack)
+        free(jp.frames);
     return 0;
 
 Fail:
     out->size = size0;
-    if (frames != stack)
-        free(frames);
-    if (err != NULL && errlen > 0) {
-        size_t at = (size_t)(p - start);
-        if (why == NULL)
-            why = "invalid JSON";
-        if (show_char && p < end && *p >= 0x20 && *p < 0x7f)
-            snprintf(err, errlen, "%s, found '%c' at byte %zu", why, *p, at);
-        else if (show_char && p < end)
-            snprintf(err, errlen, "%s, found byte 0x%02X at byte %zu", why, *p, at);
-        else if (too_deep)
-            snprintf(err, errlen, "%s of %d at byte %zu", why, max_depth, at);
-        else
-            snprintf(err, errlen, "%s at byte %zu", why, at);
-    }
+    if (jp.frames != stack)
+        free(jp.frames);
+    if (err != NULL && errlen > 0)
+        hb_jp_error_format(failure, start, end, jp.max_depth, err, errlen);
     return -1;
 }
 

@@ -1891,6 +1891,25 @@ void hb_config_free(hb_config_t *cfg)
     free(cfg);
 }
 
+size_t hb_config_restart_changes(const hb_config_t *old, const hb_config_t *neu, hb_buf_t *out)
+{
+    const char *changed = NULL;
+    if (strcmp(old->kafka.brokers, neu->kafka.brokers) != 0)
+        changed = "kafka.brokers";
+    else if (old->kafka.num_producer != neu->kafka.num_producer ||
+             old->kafka.delivery_timeout_ms != neu->kafka.delivery_timeout_ms ||
+             old->kafka.format_json != neu->kafka.format_json)
+        changed = "kafka.producer, kafka.deliveryTimeout or kafka.format";
+    else if (old->server.num_listen != neu->server.num_listen || old->server.threads != neu->server.threads ||
+             old->server.request_timeout_ms != neu->server.request_timeout_ms || old->server.h2c != neu->server.h2c ||
+             (old->server.tls_cert_file == NULL) != (neu->server.tls_cert_file == NULL) ||
+             (old->admin.listen.host == NULL) != (neu->admin.listen.host == NULL))
+        changed = "server.listen, server.threads, server.requestTimeout, server.h2c, server.tls or admin.listen";
+    if (changed != NULL)
+        hb_buf_puts(out, changed);
+    return changed != NULL;
+}
+
 const hb_endpoint_config_t *hb_config_find_endpoint(const hb_config_t *cfg, const char *id)
 {
     for (size_t i = 0; i < cfg->num_endpoints; i++)

@@ -188,6 +188,11 @@ hb_config_t *hb_config_load(const char *path, hb_buf_t *errors);
 const char *hb_config_env_help(void);
 /** Accepts NULL. */
 void hb_config_free(hb_config_t *cfg);
+/**
+ * The keys a reload cannot change that differ between old and new, appended to out as "a, b or c" (for the reload's
+ * warning); how many.
+ */
+size_t hb_config_restart_changes(const hb_config_t *old, const hb_config_t *neu, hb_buf_t *out);
 /** Borrowed; NULL when no endpoint has this id. */
 const hb_endpoint_config_t *hb_config_find_endpoint(const hb_config_t *cfg, const char *id);
 

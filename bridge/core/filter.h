@@ -1,4 +1,5 @@
-/* bridge/core/filter.h: Trigger.dev v2 EventFilters and request filters, compiled once, matched against msgpack. Pure. */
+/* bridge/core/filter.h: Trigger.dev v2 EventFilters and request filters, compiled once, matched against msgpack. Pure.
+ */
 #ifndef HB_FILTER_H
 #define HB_FILTER_H
 

@@ -1,4 +1,5 @@
-/* bridge/core/metrics.h: what /metrics shows, gathered lock-free on the request path and rendered as Prometheus text. */
+/* bridge/core/metrics.h: what /metrics shows, gathered lock-free on the request path and rendered as Prometheus text.
+ */
 #ifndef HB_METRICS_H
 #define HB_METRICS_H
 

@@ -5,8 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Request-time outcome; each value is the HTTP status it is answered with. */
+/**
+ * Request-time outcome; each value is the HTTP status it is answered with (a respondWith answer carries its configured
+ * status the same way). The two values below 100 are not answers: the server's pipeline steps return them to let the
+ * request go on, or to say that a ticket answers it later.
+ */
 typedef enum hb_status {
+    HB_STATUS_NEXT = 0,
+    HB_STATUS_PENDING = 1,
     HB_STATUS_OK = 200,
     HB_STATUS_BAD_REQUEST = 400,
     HB_STATUS_UNAUTHORIZED = 401,

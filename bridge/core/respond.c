@@ -159,15 +159,13 @@ void hb_template_render(const hb_template_t *t, const hb_request_t *req, const m
             const msgpack_object *v = body != NULL ? hb_body_path(body, p->text, p->len) : NULL;
             if (v == NULL)
                 break;
-            if (p->json) {
-                hb_msgpack_to_json(v, out);
-            } else if (v->type == MSGPACK_OBJECT_STR) {
+            /* as JSON when asked for ({{json body.x}}) and for what has no plain text form */
+            if (!p->json && v->type == MSGPACK_OBJECT_STR)
                 hb_buf_append(out, v->via.str.ptr, v->via.str.size);
-            } else if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64) {
+            else if (!p->json && (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64))
                 hb_js_number(v->via.f64, out);
-            } else {
+            else
                 hb_msgpack_to_json(v, out);
-            }
             continue;
         }
         }

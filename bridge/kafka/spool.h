@@ -1,7 +1,7 @@
 /*
- * bridge/kafka/spool.h: the durable spool (`durability: spool`). When Kafka does not confirm an event in time, its records
- * are appended to segment files under spool.path and fsynced (one fdatasync for every append waiting: group commit)
- * before the sender gets 2xx; a forwarder produces them to Kafka in the order they were appended, and deletes a
+ * bridge/kafka/spool.h: the durable spool (`durability: spool`). When Kafka does not confirm an event in time, its
+ * records are appended to segment files under spool.path and fsynced (one fdatasync for every append waiting: group
+ * commit) before the sender gets 2xx; a forwarder produces them to Kafka in the order they were appended, and deletes a
  * segment once every record in it is acknowledged. A process that starts replays what a previous one left.
  *
  * On disk: spool.path/LOCK (flock: one process per spool) and segments NNNNNNNNNNNNNNNNNNNN.seg, each a sequence of

@@ -1,4 +1,5 @@
-/* bridge/server/messages.h: taking the messages h2o_multithread hands a receiver. Header only; the receiver's thread. */
+/* bridge/server/messages.h: taking the messages h2o_multithread hands a receiver. Header only; the receiver's thread.
+ */
 #ifndef HB_MESSAGES_H
 #define HB_MESSAGES_H
 

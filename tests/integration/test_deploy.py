@@ -550,9 +550,9 @@ def dockerfile_cmd() -> list[str]:
 
 
 def dev_c_packages() -> set[str]:
-    """./dev's APT_PACKAGES that build the C code: the toolchain and the -dev libraries."""
+    """./dev's BUILD_PACKAGES that build the C code: the toolchain and the -dev libraries."""
     text = (ROOT / "dev").read_text()
-    packages = re.search(r"APT_PACKAGES=\(([^)]*)\)", text).group(1).split()
+    packages = re.search(r"^BUILD_PACKAGES=\(([^)]*)\)", text, re.M).group(1).split()
     return {p for p in packages if p in ("build-essential", "cmake", "ninja-build", "pkg-config")
             or (p.startswith("lib") and p.endswith("-dev"))}
 
