@@ -39,6 +39,7 @@ static const char usage[] =
     "  decode                      print the envelope on stdin as JSON\n"
     "  match  FILTER [PAYLOAD]     does the EventFilter match the payload? (JSON text or @file; PAYLOAD from\n"
     "                              stdin when absent, empty = no payload) exit 0 match, 1 no match, 2 bad filter\n"
+    "  config-keys --json          every configuration key: path, type, default, HOOKBRIDGE_* variable, reloadable\n"
     "  version\n";
 
 static hb_config_t *hb_load_or_exit(const char *path)
@@ -470,6 +471,21 @@ Exit:
     return ret;
 }
 
+/* The configuration table as JSON: what tests/integration/test_schemas.py holds the JSON Schema against. */
+static int hb_cmd_config_keys(int argc, char **argv, int first)
+{
+    if (first >= argc || strcmp(argv[first], "--json") != 0 || first + 1 != argc) {
+        fprintf(stderr, "usage: hookbridge config-keys --json\n");
+        return HB_EXIT_USAGE;
+    }
+    hb_buf_t out;
+    hb_buf_init(&out);
+    hb_config_keys_json(&out);
+    fputs(out.base, stdout);
+    hb_buf_dispose(&out);
+    return 0;
+}
+
 static int hb_cmd_decode(void)
 {
     hb_buf_t in, out;
@@ -561,6 +577,8 @@ int main(int argc, char **argv)
         return HB_EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "config-keys") == 0) /* before the shared options: --json is its own */
+        return hb_cmd_config_keys(argc, argv, 2);
     hb_args_t args = {0};
     int first = hb_parse_args(argc - 1, argv + 1, &args) + 1;
     if (strcmp(cmd, "serve") == 0) {

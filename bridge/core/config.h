@@ -10,6 +10,9 @@
 typedef enum hb_hmac_alg { HB_HMAC_SHA1, HB_HMAC_SHA256, HB_HMAC_SHA512 } hb_hmac_alg_t;
 typedef enum hb_sig_encoding { HB_ENC_HEX, HB_ENC_BASE64, HB_ENC_BASE64URL } hb_sig_encoding_t;
 
+/** kafka.format: how the envelope is written into a record's value. */
+typedef enum hb_record_format { HB_FORMAT_MSGPACK, HB_FORMAT_JSON } hb_record_format_t;
+
 typedef struct hb_kv {
     char *key;
     char *value;
@@ -56,6 +59,7 @@ static inline int hb_verify_config_keyless(const hb_verify_config_t *v)
 typedef struct hb_example {
     char *id;
     char *name;
+    char *icon;         /* a Tabler icon name for the status page; NULL when unset */
     char *payload_json; /* the payload as compact JSON text */
 } hb_example_t;
 
@@ -148,7 +152,7 @@ typedef struct hb_config {
         uint64_t delivery_timeout_ms;
         uint64_t readiness_window_ms; /* /readyz: the topics' metadata must be this fresh (default 30 s) */
         uint64_t spool_after_ms;      /* spooled endpoints: spool what Kafka has not confirmed by then (default 2 s) */
-        int format_json;              /* kafka.format: json (the envelope as JSON) rather than msgpack (the default) */
+        int format;                   /* kafka.format: an hb_record_format_t */
         hb_kv_t *producer;            /* passed through to librdkafka as they are */
         size_t num_producer;
     } kafka;
@@ -193,6 +197,11 @@ void hb_config_free(hb_config_t *cfg);
  * warning); how many.
  */
 size_t hb_config_restart_changes(const hb_config_t *old, const hb_config_t *neu, hb_buf_t *out);
+/**
+ * Every configuration key as a JSON array of {path, type, words, min, max, expect, default, env, reload, help}, from
+ * the table the parser reads (`hookbridge config-keys --json`).
+ */
+void hb_config_keys_json(hb_buf_t *out);
 /** Borrowed; NULL when no endpoint has this id. */
 const hb_endpoint_config_t *hb_config_find_endpoint(const hb_config_t *cfg, const char *id);
 

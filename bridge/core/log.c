@@ -1,22 +1,25 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "json.h"
 
-static hb_log_level_t hb_log_min = HB_LOG_INFO;
+/* written by a reload on the main thread while workers read it: atomic, relaxed (a level is one value, ordered
+ * against nothing else) */
+static _Atomic int hb_log_min = HB_LOG_INFO;
 
 void hb_log_set_level(hb_log_level_t level)
 {
-    hb_log_min = level;
+    atomic_store_explicit(&hb_log_min, (int)level, memory_order_relaxed);
 }
 
 void hb_log(hb_log_level_t level, const char *msg, ...)
 {
     static const char *const names[] = {"debug", "info", "warn", "error"};
-    if (level < hb_log_min)
+    if ((int)level < atomic_load_explicit(&hb_log_min, memory_order_relaxed))
         return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -54,7 +54,7 @@ static const char *hb_encode_values(const hb_server_t *srv, const hb_envelope_fi
     }
     /* kafka.format: json: the same envelopes as JSON, for pipelines that read nothing else (started with: it is
        a process setting, not reloadable) */
-    if (!srv->cfg->kafka.format_json)
+    if (srv->cfg->kafka.format == HB_FORMAT_MSGPACK)
         return HB_ENVELOPE_CONTENT_TYPE;
     for (size_t i = 0; i < nroutes; i++) {
         hb_buf_t json;

@@ -7,9 +7,10 @@ configuration parser agree in both directions, and event-v1.schema.json validate
 config.schema.json ⇄ parser:
   (a) every property the schema names, and every value of each enum it lists, is in a sample config (SAMPLES,
       ENUM_SAMPLES) that the schema validates and `hookbridge check` accepts; a property without a sample fails;
-  (b) every key the parser accepts is in the schema at the same level: the parser's own "unknown key ... (expected
-      a, b, c)" errors are read back for a stray key put at each level, as are its "must be a, b or c" errors for
-      each enumerated word, and the filter compiler's operator table (bridge/core/filter.c) for the operators;
+  (b) every key the parser accepts is in the schema at the same level: the parser's own table of keys, read through
+      `hookbridge config-keys --json`, at each level, and the words of each enumerated key, and the filter
+      compiler's operator table (bridge/core/filter.c) for the operators; the parser's "unknown key ... (expected
+      a, b, c)" and "must be a, b or c" messages, read back for a stray key and a bad word, say the same as the table;
   and a set of invalid configurations is refused by both.
 
 YAML is turned into JSON by test_deploy's renderer (build/kustomize-json yaml2json, sigs.k8s.io/yaml), the same
@@ -472,27 +473,45 @@ BASE["server"] = {"tls": {}}
 BASE["admin"] = {}
 BASE["kafka"] = {}
 BASE["log"] = {}
+BASE["spool"] = {}
 EP = ["endpoints", 0]
 
-# level: (where in BASE a stray key goes, the schema object there as a JSON pointer, keys the parser takes that its
-# list does not name)
-LEVELS: dict[str, tuple[list[Any], str, set[str]]] = {
-    "top level": ([], "", set()),
-    "server": (["server"], "/properties/server", set()),
-    "server.tls": (["server", "tls"], "/properties/server/properties/tls", set()),
-    "admin": (["admin"], "/properties/admin", set()),
-    "kafka": (["kafka"], "/properties/kafka", set()),
-    "log": (["log"], "/properties/log", set()),
-    "endpoint": (EP, "/$defs/endpoint", set()),
-    "verify": ([*EP, "verify"], "/$defs/verifyMapping", set()),
-    "respondWith": ([*EP, "respondWith"], "/$defs/respondWith", set()),
-    "respondWith.response": ([*EP, "respondWith", "response"], "/$defs/respondWith/properties/response", set()),
-    "respondWith.filter": ([*EP, "respondWith", "filter"], "/$defs/requestFilter", {"header"}),
-    "trigger": ([*EP, "triggers", 0], "/$defs/trigger", set()),
-    "triggers[].filter": ([*EP, "triggers", 0, "filter"], "/$defs/requestFilter", {"header"}),
-    "example": ([*EP, "examples", 0], "/$defs/example", set()),
-    "deduplicate": ([*EP, "deduplicate"], "/$defs/endpoint/properties/deduplicate/anyOf/1", set()),
+# level: (where in BASE a stray key goes, the schema object there as a JSON pointer, the level's path in the
+# parser's table (None: not a table section, the filter compiler's), keys the parser takes that its list does not name)
+LEVELS: dict[str, tuple[list[Any], str, Optional[str], set[str]]] = {
+    "top level": ([], "", "", set()),
+    "server": (["server"], "/properties/server", "server", set()),
+    "server.tls": (["server", "tls"], "/properties/server/properties/tls", "server.tls", set()),
+    "admin": (["admin"], "/properties/admin", "admin", set()),
+    "kafka": (["kafka"], "/properties/kafka", "kafka", set()),
+    "log": (["log"], "/properties/log", "log", set()),
+    "spool": (["spool"], "/properties/spool", "spool", set()),
+    "endpoint": (EP, "/$defs/endpoint", "endpoints[]", set()),
+    "verify": ([*EP, "verify"], "/$defs/verifyMapping", "endpoints[].verify", set()),
+    "respondWith": ([*EP, "respondWith"], "/$defs/respondWith", "endpoints[].respondWith", set()),
+    "respondWith.response": ([*EP, "respondWith", "response"], "/$defs/respondWith/properties/response",
+                             "endpoints[].respondWith.response", set()),
+    "respondWith.filter": ([*EP, "respondWith", "filter"], "/$defs/requestFilter", None, {"header"}),
+    "trigger": ([*EP, "triggers", 0], "/$defs/trigger", "endpoints[].triggers[]", set()),
+    "triggers[].filter": ([*EP, "triggers", 0, "filter"], "/$defs/requestFilter", None, {"header"}),
+    "example": ([*EP, "examples", 0], "/$defs/example", "endpoints[].examples[]", set()),
+    "deduplicate": ([*EP, "deduplicate"], "/$defs/endpoint/properties/deduplicate/anyOf/1",
+                    "endpoints[].deduplicate", set()),
 }
+
+
+def config_keys() -> list[dict[str, Any]]:
+    """The parser's table of keys (`hookbridge config-keys --json`), in its rows' order."""
+    result = run_hookbridge(["config-keys", "--json"])
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(result.stdout)
+
+
+def table_keys(keys: list[dict[str, Any]], level: str) -> list[str]:
+    """The names of the table's keys directly under level ("" for the top, "endpoints[].verify", ...)."""
+    prefix = f"{level}." if level else ""
+    return [k["path"][len(prefix):] for k in keys
+            if k["path"].startswith(prefix) and "." not in k["path"][len(prefix):]]
 
 
 def schema_at(schema: dict[str, Any], pointer: str) -> dict[str, Any]:
@@ -516,9 +535,15 @@ def test_the_base_of_the_stray_key_probes_is_valid(tmp_path, config_validator):
 
 @pytest.mark.parametrize("level", sorted(LEVELS))
 def test_every_key_the_parser_accepts_is_in_the_schema(level, tmp_path, config_validator):
-    path, pointer, unlisted = LEVELS[level]
+    path, pointer, table_level, unlisted = LEVELS[level]
     cfg = put(BASE, path, STRAY, ["x"])
-    accepted = expected_list(check_errors(cfg, tmp_path, level))
+    listed = expected_list(check_errors(cfg, tmp_path, level))
+    if table_level is None:
+        accepted = listed
+    else:
+        accepted = table_keys(config_keys(), table_level)
+        assert len(accepted) >= 1, f"config-keys lists nothing under {table_level!r}"
+        assert listed == accepted, f"the unknown-key message at {level} and the table disagree"
     schema_keys = set(schema_at(load(CONFIG_SCHEMA), pointer)["properties"])
     assert sorted(set(accepted) - schema_keys) == [], f"keys {level} accepts that the schema lacks"
     assert sorted(schema_keys - set(accepted) - unlisted) == [], f"schema keys at {level} the parser does not list"
@@ -527,35 +552,53 @@ def test_every_key_the_parser_accepts_is_in_the_schema(level, tmp_path, config_v
     assert errors_of(config_validator, cfg) != [], "the schema takes the stray key"
 
 
+def test_the_table_lists_every_environment_variable_of_help():
+    """--help's HOOKBRIDGE_* list and the table's env column are made from the same rows: they agree."""
+    env = [k["env"] for k in config_keys() if "env" in k]
+    assert "HOOKBRIDGE_KAFKA_BROKERS" in env and "HOOKBRIDGE_SERVER_TLS_CERT_FILE" in env
+    help_text = run_hookbridge(["--help"]).stdout.decode()
+    assert re.findall(r"HOOKBRIDGE_[A-Z0-9_]+", help_text) == env
+
+
 def words_of(listing: str) -> list[str]:
     """ "a, b or c" → [a, b, c] """
     return [w.strip() for w in re.split(r",| or ", listing) if w.strip()]
 
 
-# where a bad enumerated word goes, the message's "must be ..." (or "not one of ...") and the schema's enum label
-ENUM_PROBES: dict[str, tuple[Callable[[str], dict[str, Any]], str, str]] = {
-    "log.level": (lambda v: config({"log": {"level": v}}), r"log\.level must be (.*?), not", "log.level"),
-    "kafka.format": (lambda v: config({"kafka": {"format": v}}), r"kafka\.format must be (.*?), not", "kafka.format"),
-    "durability": (lambda v: config({"durability": v}), r"durability must be (.*?), not", "durability"),
+# where a bad enumerated word goes, the message's "must be ..." (or "not one of ...") and the schema's enum label, and
+# the key's path in the parser's table (None: its words are not the table's: the presets', verify's own "none")
+ENUM_PROBES: dict[str, tuple[Callable[[str], dict[str, Any]], str, str, Optional[str]]] = {
+    "log.level": (lambda v: config({"log": {"level": v}}), r"log\.level must be (.*?), not", "log.level", "log.level"),
+    "kafka.format": (lambda v: config({"kafka": {"format": v}}), r"kafka\.format must be (.*?), not", "kafka.format",
+                     "kafka.format"),
+    "durability": (lambda v: config({"durability": v}), r"durability must be (.*?), not", "durability", "durability"),
+    "endpoint durability": (lambda v: config(durability=v), r"durability must be (.*?), not",
+                            "$defs.endpoint.durability", "endpoints[].durability"),
     "verify.algorithm": (lambda v: config(verify={**GENERIC, "algorithm": v}),
-                         r"verify\.algorithm must be (.*?), not", "$defs.verifyMapping.algorithm"),
+                         r"verify\.algorithm must be (.*?), not", "$defs.verifyMapping.algorithm",
+                         "endpoints[].verify.algorithm"),
     "verify.headerEncoding": (lambda v: config(verify={**GENERIC, "headerEncoding": v}),
-                              r"verify\.headerEncoding must be (.*?), not", "$defs.verifyMapping.headerEncoding"),
+                              r"verify\.headerEncoding must be (.*?), not", "$defs.verifyMapping.headerEncoding",
+                              "endpoints[].verify.headerEncoding"),
     "verify.provider": (lambda v: config(verify={"provider": v, "secret": "s"}),
-                        r"is not one of (.*)$", "$defs.verifyMapping.provider"),
-    "verify": (lambda v: config(verify=v), r"or the word (\w+), not", "$defs.verify"),
+                        r"is not one of (.*)$", "$defs.verifyMapping.provider", None),
+    "verify": (lambda v: config(verify=v), r"or the word (\w+), not", "$defs.verify", None),
 }
 
 
 @pytest.mark.parametrize("name", sorted(ENUM_PROBES))
 def test_every_word_the_parser_accepts_is_in_the_schema(name, tmp_path, config_validator):
-    make, pattern, label = ENUM_PROBES[name]
+    make, pattern, label, table_path = ENUM_PROBES[name]
     cfg = make(BAD)
     stderr = check_errors(cfg, tmp_path, name)
     m = re.search(pattern, stderr, re.MULTILINE)
     assert m is not None, stderr
+    words = words_of(m.group(1))
+    if table_path is not None:
+        (row,) = [k for k in config_keys() if k["path"] == table_path]
+        assert words == row["words"], f"the message's words for {name} and the table's disagree"
     _, enums = walk_schema(load(CONFIG_SCHEMA))
-    assert sorted(words_of(m.group(1))) == sorted(str(v) for v in enums[label])
+    assert sorted(words) == sorted(str(v) for v in enums[label])
     assert errors_of(config_validator, cfg) != []
 
 

@@ -1335,6 +1335,63 @@ static void test_overrides(void)
     hb_buf_dispose(&errors);
 }
 
+/* ---- the table: restart-only keys, config-keys ---- */
+
+static void test_restart_changes(void)
+{
+    static const char a_yaml[] = "server:\n  threads: 2\nkafka:\n  topic: t.{id}\nlog:\n  level: info\n"
+                                 "endpoints:\n  - id: a\n    verify: none\n";
+    static const char b_yaml[] = "server:\n  threads: 3\nkafka:\n  topic: u.{id}\n  format: json\n"
+                                 "  producer:\n    linger.ms: \"5\"\nlog:\n  level: warn\n"
+                                 "endpoints:\n  - id: a\n    verify: none\n";
+    hb_buf_t errors, changed;
+    hb_config_t *a = parse(a_yaml, &errors), *b = parse(b_yaml, &errors), *a2 = parse(a_yaml, &errors);
+    if (ok(a != NULL && b != NULL && a2 != NULL, "restart: the configs load")) {
+        hb_buf_init(&changed);
+        hb_buf_puts(&changed, "");
+        is_int(hb_config_restart_changes(a, a2, &changed), 0, "the same file: nothing takes a restart");
+        is_int(hb_config_restart_changes(a, b, &changed), 3, "three restart-only keys changed");
+        /* kafka.topic and log.level reload; the rest is named, in the table's order */
+        is_str(changed.base, "server.threads, kafka.format, kafka.producer", "named exactly, in the table's order");
+        hb_buf_dispose(&changed);
+    }
+    hb_config_free(a);
+    hb_config_free(b);
+    hb_config_free(a2);
+    hb_buf_dispose(&errors);
+}
+
+/* Each HOOKBRIDGE_* variable config-keys lists, set to its key's default, is taken: the names reach real keys. */
+static void test_keys_table(void)
+{
+    static const char yaml[] = "endpoints:\n  - id: a\n    verify: none\n";
+    hb_buf_t json, errors;
+    hb_buf_init(&json);
+    hb_config_keys_json(&json);
+    size_t rows = 0, tried = 0;
+    for (const char *line = json.base; (line = strstr(line, "{\"path\":")) != NULL; line++) {
+        const char *end = strchr(line, '}'), *env = strstr(line, "\"env\":\""), *dflt = strstr(line, "\"default\":\"");
+        rows++;
+        if (env == NULL || env > end || dflt == NULL || dflt > end)
+            continue;
+        char name[96] = "", value[96] = "";
+        sscanf(env + 7, "%95[^\"]", name);
+        sscanf(dflt + 11, "%95[^\"]", value);
+        const char *const vars[] = {name, value, NULL};
+        hb_config_t *cfg = parse_with(yaml, vars, &errors);
+        ok(cfg != NULL, "%s=%s (its key's default) is taken (%s)", name, value, errors.base);
+        hb_config_free(cfg);
+        hb_buf_dispose(&errors);
+        tried++;
+    }
+    ok(rows >= 75, "config-keys lists every key (%zu rows; 75 when this test was written)", rows);
+    ok(tried >= 15, "and %zu variables with a default", tried);
+    ok(strstr(json.base, "\"path\":\"endpoints[].verify.algorithm\",\"type\":\"word\",\"words\":[\"sha1\","
+                         "\"sha256\",\"sha512\"]") != NULL,
+       "a row: endpoints[].verify.algorithm, its words");
+    hb_buf_dispose(&json);
+}
+
 int main(void)
 {
     test_full();
@@ -1345,5 +1402,7 @@ int main(void)
     test_expand();
     test_secret_file();
     test_overrides();
+    test_restart_changes();
+    test_keys_table();
     return done_testing();
 }
