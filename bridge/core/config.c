@@ -136,7 +136,8 @@ static void hb_finish_endpoint(hb_loader_t *l, hb_config_t *cfg, hb_endpoint_con
                   ep->topic, ep->id);
 }
 
-void hb_config_finish(hb_loader_t *l, hb_config_t *cfg)
+/* The checks across sections once every key is read: spooling, topics, presets' headers. */
+static void hb_config_finish(hb_loader_t *l, hb_config_t *cfg)
 {
     hb_finish_spool(l, cfg);
     for (size_t i = 0; i < cfg->num_endpoints; i++)

@@ -105,8 +105,6 @@ struct hb_section {
 extern const hb_section_t hb_config_top;
 /** `deduplicate`'s keys: the defaults an endpoint gets when its sender's event id turns it on (config_keys.c). */
 extern const hb_section_t hb_config_dedupe;
-/** The checks across sections once every key is read: spooling, topics, presets' headers (config.c). */
-void hb_config_finish(hb_loader_t *l, hb_config_t *cfg);
 /** 1 when id is a valid endpoint id (config.c). */
 int hb_endpoint_id_valid(const char *id);
 /** kafka.topic and a trigger's topic with {id} replaced (config.c). */
@@ -148,10 +146,13 @@ void hb_section_defaults(const hb_section_t *section, void *base);
  * the list of the section's keys, then the section's check. -1 when node is not a mapping (reported).
  */
 int hb_section_parse(hb_loader_t *l, const hb_section_t *section, yaml_node_t *node, void *base);
+/** The most keys a section may have: the size of a seen[] array. */
+#define HB_MAX_SECTION_KEYS 24
+/** hb_section_parse() that also gives the caller seen[] (HB_MAX_SECTION_KEYS of them): the value node of each key. */
+int hb_section_parse_seen(hb_loader_t *l, const hb_section_t *section, yaml_node_t *node, void *base,
+                          yaml_node_t **seen);
 /** The index of the key named name in section (for seen[]); aborts when there is none (a programming error). */
 size_t hb_key_index(const hb_section_t *section, const char *name);
-/** The message name of a key: its section's label and its name ("server.maxBodySize"), into buf. */
-const char *hb_key_what(const hb_section_t *section, const hb_key_t *key, char *buf, size_t size);
 /** Frees what the rows of section (and the sections it embeds) hold in base. */
 void hb_section_free(const hb_section_t *section, void *base);
 

@@ -654,17 +654,10 @@ static const hb_section_t hb_sec_trigger = {
 
 /* A trigger's own checks once it is read: its topic with the endpoint's id, its name unique in the endpoint. */
 static void hb_trigger_finish(hb_loader_t *l, hb_endpoint_config_t *ep, size_t i, yaml_node_t *item,
-                              yaml_node_t **names, const char *id)
+                              yaml_node_t *const *seen, yaml_node_t **names, const char *id)
 {
     hb_trigger_config_t *t = &ep->triggers[i];
-    yaml_node_t *name = NULL, *topic = NULL;
-    for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
-        const char *k = hb_node(l, p->key)->type == YAML_SCALAR_NODE ? hb_scalar_raw(hb_node(l, p->key)) : "";
-        if (strcmp(k, "name") == 0 && name == NULL)
-            name = hb_node(l, p->value);
-        else if (strcmp(k, "topic") == 0 && topic == NULL)
-            topic = hb_node(l, p->value);
-    }
+    yaml_node_t *name = HB_SEEN(hb_sec_trigger, seen, "name"), *topic = HB_SEEN(hb_sec_trigger, seen, "topic");
     if (t->topic != NULL) {
         char *rendered = hb_render_topic(t->topic, id != NULL ? id : "id"); /* without a valid id, check the rest */
         if (!hb_topic_name_valid(rendered))
@@ -708,9 +701,10 @@ static void hb_triggers_parse(hb_loader_t *l, yaml_node_t *node, hb_endpoint_con
     yaml_node_t **names = hb_xcalloc(n, sizeof(yaml_node_t *));
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *item = hb_node(l, node->data.sequence.items.start[i]);
+        yaml_node_t *seen[HB_MAX_SECTION_KEYS];
         ep->num_triggers++;
-        if (hb_section_parse(l, &hb_sec_trigger, item, &ep->triggers[i]) == 0)
-            hb_trigger_finish(l, ep, i, item, names, id);
+        if (hb_section_parse_seen(l, &hb_sec_trigger, item, &ep->triggers[i], seen) == 0)
+            hb_trigger_finish(l, ep, i, item, seen, names, id);
     }
     free(names);
 }

@@ -545,7 +545,8 @@ static int hb_value_set(const hb_key_t *key, const char *text, void *base, char 
     }
 }
 
-const char *hb_key_what(const hb_section_t *section, const hb_key_t *key, char *buf, size_t size)
+/* The message name of a key: its section's label and its name ("server.maxBodySize"), into buf. */
+static const char *hb_key_what(const hb_section_t *section, const hb_key_t *key, char *buf, size_t size)
 {
     snprintf(buf, size, "%s%s", section->label, key->name);
     return buf;
@@ -682,18 +683,23 @@ static void hb_unknown_key(hb_loader_t *l, const hb_section_t *section, yaml_nod
     hb_buf_dispose(&names);
 }
 
-#define HB_MAX_SECTION_KEYS 24
-
 int hb_section_parse(hb_loader_t *l, const hb_section_t *section, yaml_node_t *node, void *base)
+{
+    yaml_node_t *seen[HB_MAX_SECTION_KEYS];
+    return hb_section_parse_seen(l, section, node, base, seen);
+}
+
+int hb_section_parse_seen(hb_loader_t *l, const hb_section_t *section, yaml_node_t *node, void *base,
+                          yaml_node_t **seen)
 {
     if (node->type != YAML_MAPPING_NODE) {
         hb_errorf(l, node, "%s must be %s, not %s", section->what,
                   section->expect != NULL ? section->expect : "a mapping", hb_node_kind(node));
         return -1;
     }
-    yaml_node_t *seen[HB_MAX_SECTION_KEYS] = {0};
     if (section->num_keys > HB_MAX_SECTION_KEYS)
         abort();
+    memset(seen, 0, section->num_keys * sizeof(*seen));
     for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
         yaml_node_t *k = hb_node(l, p->key), *v = hb_node(l, p->value), *first;
         const hb_key_t *key;
@@ -845,13 +851,33 @@ static int hb_override_node(hb_loader_t *l, const hb_key_t *key, const char *val
     }
 }
 
-static void hb_override_visit(const hb_section_t *section, const hb_key_t *key, const char *path, void *ctx)
+/* hb_walk's visitor for the keys a HOOKBRIDGE_* variable may set, with the variable's name. */
+typedef void (*hb_env_visit_fn)(const hb_key_t *key, const char *path, const char *env, void *ctx);
+
+typedef struct hb_env_walk {
+    hb_env_visit_fn fn;
+    void *ctx;
+} hb_env_walk_t;
+
+static void hb_env_visit(const hb_section_t *section, const hb_key_t *key, const char *path, void *ctx)
 {
-    hb_loader_t *l = ctx;
+    const hb_env_walk_t *w = ctx;
     char env[128];
     if (!(key->flags & HB_KF_ENV))
         return;
     hb_env_name(path, env, sizeof(env));
+    w->fn(key, path, env, w->ctx);
+}
+
+static void hb_walk_env(hb_env_visit_fn fn, void *ctx)
+{
+    hb_env_walk_t w = {fn, ctx};
+    hb_walk(&hb_config_top, "", 0, hb_env_visit, &w);
+}
+
+static void hb_override_visit(const hb_key_t *key, const char *path, const char *env, void *ctx)
+{
+    hb_loader_t *l = ctx;
     const char *value = l->env->getenv(l->env->ctx, env);
     if (value == NULL || l->num_overrides == HB_MAX_OVERRIDES)
         return;
@@ -870,16 +896,12 @@ void hb_apply_overrides(hb_loader_t *l)
 {
     if (hb_node(l, 1) == NULL || hb_node(l, 1)->type != YAML_MAPPING_NODE)
         return;
-    hb_walk(&hb_config_top, "", 0, hb_override_visit, l);
+    hb_walk_env(hb_override_visit, l);
 }
 
-static void hb_env_help_visit(const hb_section_t *section, const hb_key_t *key, const char *path, void *ctx)
+static void hb_env_help_visit(const hb_key_t *key, const char *path, const char *env, void *ctx)
 {
     hb_buf_t *out = ctx;
-    char env[128];
-    if (!(key->flags & HB_KF_ENV))
-        return;
-    hb_env_name(path, env, sizeof(env));
     hb_buf_printf(out, "%s%s%s", out->len > 0 ? ", " : "", env,
                   key->type == HB_KT_LISTENS || key->type == HB_KT_STRS ? " (comma-separated)" : "");
 }
@@ -889,7 +911,7 @@ const char *hb_config_env_help(void)
     static hb_buf_t text; /* made once from the table, so the two never disagree; the main thread's */
     if (text.base == NULL) {
         hb_buf_init(&text);
-        hb_walk(&hb_config_top, "", 0, hb_env_help_visit, &text);
+        hb_walk_env(hb_env_help_visit, &text);
         hb_buf_puts(&text, "");
     }
     return text.base;
