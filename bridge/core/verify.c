@@ -1,4 +1,8 @@
-/* bridge/core/verify.c: generic HMAC verification, the provider presets, their handshakes, and plugins. */
+/*
+ * bridge/core/verify.c: verification by a scheme (scheme.h): a provider preset's row, or the generic HMAC row built
+ * from the config; the split of the signature header and the signed template are walked as data, the handshakes and
+ * the named checks stay code. Plugins.
+ */
 #include "verify.h"
 
 #include <ctype.h>
@@ -18,91 +22,14 @@
 #include "json.h"
 #include "plugin.h"
 
-/* What is signed. */
-typedef enum hb_msg {
-    HB_MSG_BODY,    /* the body */
-    HB_MSG_DOT,     /* "{t}.{body}" (stripe) */
-    HB_MSG_V0,      /* "v0:{ts}:{body}" (slack, zoom) */
-    HB_MSG_ID_TS,   /* "{id}.{ts}.{body}" (standard-webhooks, svix) */
-    HB_MSG_COLON,   /* "{ts}:{body}" (paddle) */
-    HB_MSG_TS_BODY, /* "{ts}{body}" (discord, sendgrid) */
-    HB_MSG_TWILIO,  /* public URL + path + query, then the sorted form parameters */
-    HB_MSG_MAILGUN, /* "{timestamp}{token}" from the body */
-} hb_msg_t;
-
-/* How the signature header reads. */
-typedef enum hb_sigfmt {
-    HB_FMT_PLAIN,  /* the signature, optionally prefixed "<alg>=" */
-    HB_FMT_V0,     /* "v0=<hex>" */
-    HB_FMT_STRIPE, /* "t=…,v1=…[,v1=…]" */
-    HB_FMT_PADDLE, /* "ts=…;h1=…[;h1=…]" */
-    HB_FMT_SVIX,   /* "v1,<b64> v1a,<b64> …" */
-    HB_FMT_TOKEN,  /* the shared token itself (gitlab) */
-    HB_FMT_BODY,   /* inside the body (mailgun) */
-} hb_sigfmt_t;
-
-typedef enum hb_keykind { HB_KEY_HMAC, HB_KEY_ED25519, HB_KEY_ECDSA, HB_KEY_TOKEN } hb_keykind_t;
-typedef enum hb_hs { HB_HS_NONE, HB_HS_SLACK, HB_HS_ZOOM, HB_HS_META, HB_HS_DISCORD, HB_HS_DROPBOX } hb_hs_t;
-typedef enum hb_secret_form { HB_SECRET_RAW, HB_SECRET_WHSEC } hb_secret_form_t;
-
-typedef struct hb_preset {
-    hb_preset_info_t info;
-    const char *sig_header; /* as providers write it; NULL when the signature is in the body */
-    const char *ts_header;  /* lower-case; NULL when the timestamp is in the signature header, or there is none */
-    hb_hmac_alg_t alg;
-    hb_sig_encoding_t enc;
-    hb_msg_t msg;
-    hb_sigfmt_t fmt;
-    hb_keykind_t key;
-    hb_secret_form_t secret_form;
-    hb_hs_t handshake;
-    int timestamped;
-    const char *prefix; /* what senders put before the signature ("sha256="); accepted without it too */
-} hb_preset_t;
-
-#define S HB_PRESET_SECRET
-#define P HB_PRESET_PUBLIC_KEY
-#define E HB_PRESET_KEY_EITHER
-/* One preset per line reads as a table: */
-/* clang-format off */
-static const hb_preset_t hb_presets[] = {
-    /* {name, delivery-id header, needs}, signature header, timestamp header, HMAC, encoding, signed, format, key,
-       secret form, handshake, timestamped, prefix */
-    {{"github", "x-github-delivery", S}, "X-Hub-Signature-256", NULL, HB_HMAC_SHA256, HB_ENC_HEX, HB_MSG_BODY, HB_FMT_PLAIN, HB_KEY_HMAC, HB_SECRET_RAW, HB_HS_NONE, 0, "sha256="},
-    {{"stripe", NULL, S}, "Stripe-Signature", NULL, HB_HMAC_SHA256, HB_ENC_HEX, HB_MSG_DOT, HB_FMT_STRIPE, HB_KEY_HMAC, HB_SECRET_RAW, HB_HS_NONE, 1, NULL},
-    {{"slack", NULL, S}, "X-Slack-Signature", "x-slack-request-timestamp", HB_HMAC_SHA256, HB_ENC_HEX, HB_MSG_V0, HB_FMT_V0, HB_KEY_HMAC, HB_SECRET_RAW, HB_HS_SLACK, 1, NULL},
-    {{"shopify", "x-shopify-webhook-id", S}, "X-Shopify-Hmac-Sha256", NULL, HB_HMAC_SHA256, HB_ENC_BASE64, HB_MSG_BODY, HB_FMT_PLAIN, HB_KEY_HMAC, HB_SECRET_RAW, HB_HS_NONE, 0, NULL},
-    {{"standard-webhooks", "webhook-id", E}, "Webhook-Signature", "webhook-timestamp", HB_HMAC_SHA256, HB_ENC_BASE64, HB_MSG_ID_TS, HB_FMT_SVIX, HB_KEY_HMAC, HB_SECRET_WHSEC, HB_HS_NONE, 1, NULL},
-    {{"svix", "svix-id", E}, "Svix-Signature", "svix-timestamp", HB_HMAC_SHA256, HB_ENC_BASE64, HB_MSG_ID_TS, HB_FMT_SVIX, HB_KEY_HMAC, HB_SECRET_WHSEC, HB_HS_NONE, 1, NULL},
-    {{"twilio", "i-twilio-idempotency-token", S | HB_PRESET_PUBLIC_URL}, "X-Twilio-Signature", NULL, HB_HMAC_SHA1, HB_ENC_BASE64, HB_MSG_TWILIO, HB_FMT_PLAIN, HB_KEY_HMAC, HB_SECRET_RAW, HB_HS_NONE, 0, NULL},
-    {{"zoom", NULL, S}, "X-Zm-Signature", "x-zm-request-timestamp", HB_HMAC_SHA256, HB_ENC_HEX, HB_MSG_V0, HB_FMT_V0, HB_KEY_HMAC, HB_SECRET_RAW, HB_HS_ZOOM, 1, NULL},
-    {{"meta", NULL, S | HB_PRESET_VERIFY_TOKEN}, "X-Hub-Signature-256", NULL, HB_HMAC_SHA256, HB_ENC_HEX, HB_MSG_BODY, HB_FMT_PLAIN, HB_KEY_HMAC, HB_SECRET_RAW, HB_HS_META, 0, "sha256="},
-    {{"discord", NULL, P}, "X-Signature-Ed25519", "x-signature-timestamp", HB_HMAC_SHA256, HB_ENC_HEX, HB_MSG_TS_BODY, HB_FMT_PLAIN, HB_KEY_ED25519, HB_SECRET_RAW, HB_HS_DISCORD, 1, NULL},
-    {{"sendgrid", NULL, P}, "X-Twilio-Email-Event-Webhook-Signature", "x-twilio-email-event-webhook-timestamp", HB_HMAC_SHA256, HB_ENC_BASE64, HB_MSG_TS_BODY, HB_FMT_PLAIN, HB_KEY_ECDSA, HB_SECRET_RAW, HB_HS_NONE, 1, NULL},
-    {{"linear", "linear-delivery", S}, "Linear-Signature", NULL, HB_HMAC_SHA256, HB_ENC_HEX, HB_MSG_BODY, HB_FMT_PLAIN, HB_KEY_HMAC, HB_SECRET_RAW, HB_HS_NONE, 0, NULL},
-    {{"intercom", NULL, S}, "X-Hub-Signature", NULL, HB_HMAC_SHA1, HB_ENC_HEX, HB_MSG_BODY, HB_FMT_PLAIN, HB_KEY_HMAC, HB_SECRET_RAW, HB_HS_NONE, 0, "sha1="},
-    {{"paddle", NULL, S}, "Paddle-Signature", NULL, HB_HMAC_SHA256, HB_ENC_HEX, HB_MSG_COLON, HB_FMT_PADDLE, HB_KEY_HMAC, HB_SECRET_RAW, HB_HS_NONE, 1, NULL},
-    {{"gitlab", "idempotency-key", S}, "X-Gitlab-Token", NULL, HB_HMAC_SHA256, HB_ENC_HEX, HB_MSG_BODY, HB_FMT_TOKEN, HB_KEY_TOKEN, HB_SECRET_RAW, HB_HS_NONE, 0, NULL},
-    {{"mailgun", NULL, S}, NULL, NULL, HB_HMAC_SHA256, HB_ENC_HEX, HB_MSG_MAILGUN, HB_FMT_BODY, HB_KEY_HMAC, HB_SECRET_RAW, HB_HS_NONE, 1, NULL},
-    {{"dropbox", NULL, S}, "X-Dropbox-Signature", NULL, HB_HMAC_SHA256, HB_ENC_HEX, HB_MSG_BODY, HB_FMT_PLAIN, HB_KEY_HMAC, HB_SECRET_RAW, HB_HS_DROPBOX, 0, NULL},
-};
-/* clang-format on */
-#undef S
-#undef P
-#undef E
-
 const hb_preset_info_t *hb_preset_find(const char *name)
 {
-    for (size_t i = 0; i < HB_ARRAY_SIZE(hb_presets); i++)
-        if (strcmp(hb_presets[i].info.name, name) == 0)
-            return &hb_presets[i].info;
-    return NULL;
+    return hb_scheme_find(name);
 }
 
 const char *hb_preset_names(void)
 {
-    return "github, stripe, slack, shopify, standard-webhooks, svix, twilio, zoom, meta, discord, sendgrid, linear, "
-           "intercom, paddle, gitlab, mailgun, dropbox";
+    return hb_scheme_names();
 }
 
 /* ---- the verifier ---- */
@@ -117,38 +44,52 @@ typedef struct hb_seen {
 } hb_seen_t;
 
 struct hb_verifier {
-    hb_preset_t p; /* the preset, or the generic scheme built from the config */
+    hb_scheme_t s;                               /* the row: a preset's, or the generic one built from the config */
+    hb_scheme_part_t parts[HB_SCHEME_MAX_PARTS]; /* s.signed_content, parsed */
+    size_t num_parts;
+    int uses_id; /* {id} is signed: the id header is compulsory */
     int none;
     int missing_secret;
     char scheme[64];
-    char *sig_lc; /* the signature header's name, lower-case as h2o hands headers to us */
+    char generic_prefix[16]; /* the generic row's "<algorithm>=" */
+    char *generic_header;    /* the generic row's signature header, copied from the config */
+    char *sig_lc;            /* the signature header's name, lower-case as h2o hands headers to us */
+    size_t sig_lc_len, ts_header_len, id_header_len;
     char *missing_header_reason;
     EVP_MAC *mac;
     EVP_MAC_CTX **hmacs; /* one keyed context per secret, duplicated per request */
     size_t num_hmacs;
-    hb_secret_t *tokens; /* gitlab: the shared tokens; zoom: the secret for the handshake */
+    hb_secret_t *tokens; /* token split: the shared tokens */
     size_t num_tokens;
     EVP_PKEY **pkeys; /* public keys: Ed25519 (discord, v1a) or EC P-256 (sendgrid) */
     size_t num_pkeys;
-    size_t mac_len;
     int64_t tolerance_ms;
     char *public_url;
+    size_t public_url_len; /* without trailing '/' */
     char *verify_token;
     hb_plugin_t *plugin;
-    pthread_mutex_t seen_lock; /* mailgun: tokens already used, a ring */
+    pthread_mutex_t seen_lock; /* tokenReplay: tokens already used, a ring */
     hb_seen_t *seen;
     size_t seen_next;
 };
 
-static const char *const hb_alg_names[] = {
-    [HB_HMAC_SHA1] = "sha1", [HB_HMAC_SHA256] = "sha256", [HB_HMAC_SHA512] = "sha512"};
-static const char *const hb_alg_digests[] = {
-    [HB_HMAC_SHA1] = "SHA1", [HB_HMAC_SHA256] = "SHA2-256", [HB_HMAC_SHA512] = "SHA2-512"};
+static const char *const hb_hmac_digests[] = {
+    [HB_ALG_SHA1] = "SHA1", [HB_ALG_SHA256] = "SHA2-256", [HB_ALG_SHA512] = "SHA2-512"};
+
+static int hb_alg_is_hmac(hb_scheme_alg_t alg)
+{
+    return alg == HB_ALG_SHA1 || alg == HB_ALG_SHA256 || alg == HB_ALG_SHA512;
+}
+
+static int hb_alg_is_asymmetric(hb_scheme_alg_t alg)
+{
+    return alg == HB_ALG_ED25519 || alg == HB_ALG_ECDSA_P256;
+}
 
 /* The secret's key bytes: as written, or for whsec_ secrets the base64 after the prefix. -1 when not base64. */
-static long hb_secret_key(const hb_preset_t *p, const hb_secret_t *s, uint8_t **out)
+static long hb_secret_key(hb_secret_form_t form, const hb_secret_t *s, uint8_t **out)
 {
-    if (p->secret_form == HB_SECRET_RAW) {
+    if (form == HB_SECRET_RAW) {
         *out = hb_xmalloc(s->len + 1);
         memcpy(*out, s->data, s->len);
         return (long)s->len;
@@ -167,13 +108,13 @@ static long hb_secret_key(const hb_preset_t *p, const hb_secret_t *s, uint8_t **
     return n;
 }
 
-static EVP_PKEY *hb_public_key(const hb_preset_t *p, const char *text, char *err, size_t errlen)
+static EVP_PKEY *hb_public_key(hb_pubkey_form_t form, const char *text, char *err, size_t errlen)
 {
     size_t len = strlen(text);
     uint8_t raw[512];
-    if (p->key == HB_KEY_ED25519 || p->fmt == HB_FMT_SVIX) {
+    if (form == HB_PUBKEY_HEX || form == HB_PUBKEY_WHPK) {
         long n = -1;
-        if (p->fmt == HB_FMT_SVIX) {
+        if (form == HB_PUBKEY_WHPK) {
             if (len > 5 && memcmp(text, "whpk_", 5) == 0)
                 text += 5, len -= 5;
             if (len <= 64)
@@ -184,10 +125,10 @@ static EVP_PKEY *hb_public_key(const hb_preset_t *p, const char *text, char *err
         EVP_PKEY *k = n == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, 32) : NULL;
         if (k == NULL)
             snprintf(err, errlen, "verify.publicKey is not an Ed25519 public key (%s)",
-                     p->fmt == HB_FMT_SVIX ? "whpk_ and the base64 of 32 bytes" : "64 hex digits");
+                     form == HB_PUBKEY_WHPK ? "whpk_ and the base64 of 32 bytes" : "64 hex digits");
         return k;
     }
-    /* sendgrid: base64 of the DER SubjectPublicKeyInfo of a P-256 key */
+    /* spki: base64 of the DER SubjectPublicKeyInfo of a P-256 key */
     long n = len <= (sizeof(raw) - 3) * 4 / 3 ? hb_base64_decode(raw, text, len) : -1;
     const unsigned char *q = raw;
     EVP_PKEY *k = n > 0 ? d2i_PUBKEY(NULL, &q, n) : NULL;
@@ -198,6 +139,139 @@ static EVP_PKEY *hb_public_key(const hb_preset_t *p, const char *text, char *err
     if (k == NULL)
         snprintf(err, errlen, "verify.publicKey is not an EC public key (base64 of its DER SubjectPublicKeyInfo)");
     return k;
+}
+
+/* The secrets: keyed HMAC contexts (or, for a token split, the tokens), all set up now, none per request. */
+static int hb_verifier_secrets(hb_verifier_t *v, const hb_verify_config_t *cfg, char *err, size_t errlen)
+{
+    size_t usable = 0;
+    for (size_t i = 0; i < cfg->num_secrets; i++)
+        usable += cfg->secrets[i].len > 0;
+    if (usable == 0 && cfg->num_public_keys == 0)
+        v->missing_secret = 1;
+    if (usable > 0 && hb_alg_is_hmac(v->s.algorithm)) {
+        v->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        if (v->mac == NULL) {
+            snprintf(err, errlen, "OpenSSL has no HMAC");
+            return -1;
+        }
+        v->hmacs = hb_xcalloc(usable, sizeof(*v->hmacs));
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)hb_hmac_digests[v->s.algorithm], 0),
+            OSSL_PARAM_construct_end()};
+        for (size_t i = 0; i < cfg->num_secrets; i++) {
+            if (cfg->secrets[i].len == 0)
+                continue;
+            uint8_t *key;
+            long klen = hb_secret_key(v->s.secret_form, &cfg->secrets[i], &key);
+            if (klen < 0) {
+                snprintf(err, errlen, "secret %zu is not whsec_ followed by base64", i + 1);
+                return -1;
+            }
+            EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(v->mac);
+            int ok = ctx != NULL && EVP_MAC_init(ctx, key, (size_t)klen, params);
+            OPENSSL_clear_free(key, (size_t)klen + 1);
+            if (!ok) {
+                EVP_MAC_CTX_free(ctx);
+                snprintf(err, errlen, "OpenSSL cannot set up HMAC-%s",
+                         hb_scheme_word(HB_FIELD_ALGORITHM, (int)v->s.algorithm));
+                return -1;
+            }
+            v->hmacs[v->num_hmacs++] = ctx;
+        }
+    }
+    if (v->s.split.kind == HB_SPLIT_TOKEN) {
+        v->tokens = hb_xcalloc(cfg->num_secrets, sizeof(*v->tokens));
+        for (size_t i = 0; i < cfg->num_secrets; i++)
+            if (cfg->secrets[i].len > 0)
+                v->tokens[v->num_tokens++] =
+                    (hb_secret_t){hb_xstrndup(cfg->secrets[i].data, cfg->secrets[i].len), cfg->secrets[i].len};
+    }
+    return 0;
+}
+
+static int hb_verifier_public_keys(hb_verifier_t *v, const hb_verify_config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->num_public_keys == 0)
+        return 0;
+    if (v->s.public_key_form == HB_PUBKEY_NONE) {
+        snprintf(err, errlen, "verify.publicKey is for discord, sendgrid, standard-webhooks and svix");
+        return -1;
+    }
+    v->pkeys = hb_xcalloc(cfg->num_public_keys, sizeof(*v->pkeys));
+    for (size_t i = 0; i < cfg->num_public_keys; i++) {
+        if ((v->pkeys[i] = hb_public_key(v->s.public_key_form, cfg->public_keys[i], err, errlen)) == NULL)
+            return -1;
+        v->num_pkeys++;
+    }
+    return 0;
+}
+
+/* The row of `verify: {headerName, algorithm, headerEncoding}`: a plain HMAC of the body, "<algorithm>=" optional. */
+static void hb_generic_scheme(hb_verifier_t *v, const hb_verify_config_t *cfg)
+{
+    static const hb_scheme_alg_t algs[] = {
+        [HB_HMAC_SHA1] = HB_ALG_SHA1, [HB_HMAC_SHA256] = HB_ALG_SHA256, [HB_HMAC_SHA512] = HB_ALG_SHA512};
+    static const hb_scheme_enc_t encs[] = {[HB_ENC_HEX] = HB_ENCODING_HEX,
+                                           [HB_ENC_BASE64] = HB_ENCODING_BASE64,
+                                           [HB_ENC_BASE64URL] = HB_ENCODING_BASE64URL};
+    const char *alg = hb_scheme_word(HB_FIELD_ALGORITHM, (int)algs[cfg->algorithm]);
+    snprintf(v->scheme, sizeof(v->scheme), "hmac-%s", alg);
+    snprintf(v->generic_prefix, sizeof(v->generic_prefix), "%s=", alg);
+    v->generic_header = cfg->header_name != NULL ? hb_xstrdup(cfg->header_name) : NULL;
+    v->s = (hb_scheme_t){.name = v->scheme,
+                         .needs = HB_PRESET_SECRET,
+                         .signature_header = v->generic_header,
+                         .split = {.kind = HB_SPLIT_PLAIN, .prefix = v->generic_prefix},
+                         .signed_content = "{body}",
+                         .algorithm = algs[cfg->algorithm],
+                         .encoding = encs[cfg->encoding]};
+}
+
+/* What every scheme sets up from its row and the config: the template, the headers, the keys. */
+static int hb_verifier_setup(hb_verifier_t *v, const hb_verify_config_t *cfg, char *err, size_t errlen)
+{
+    const hb_scheme_t *s = &v->s;
+    if (s->split.kind != HB_SPLIT_TOKEN) {
+        int n = hb_scheme_template_parse(s->signed_content, v->parts, HB_ARRAY_SIZE(v->parts), err, errlen);
+        if (n < 0)
+            return -1;
+        v->num_parts = (size_t)n;
+    }
+    for (size_t i = 0; i < v->num_parts; i++)
+        v->uses_id |= v->parts[i].kind == HB_PART_ID;
+    if (v->uses_id && s->id_header == NULL) {
+        snprintf(err, errlen, "signed content \"%s\" has {id}: the scheme needs idHeader", s->signed_content);
+        return -1;
+    }
+    v->id_header_len = s->id_header != NULL ? strlen(s->id_header) : 0;
+    v->ts_header_len = s->timestamp_header != NULL ? strlen(s->timestamp_header) : 0;
+    v->tolerance_ms = cfg->tolerance_ms != 0 ? (int64_t)cfg->tolerance_ms : 300000;
+    if (cfg->public_url != NULL) {
+        v->public_url = hb_xstrdup(cfg->public_url);
+        v->public_url_len = strlen(v->public_url);
+        while (v->public_url_len > 0 && v->public_url[v->public_url_len - 1] == '/')
+            v->public_url_len--;
+    }
+    v->verify_token = cfg->verify_token != NULL ? hb_xstrdup(cfg->verify_token) : NULL;
+
+    hb_buf_t reason;
+    hb_buf_init(&reason);
+    if (s->signature_header != NULL) {
+        v->sig_lc = hb_xstrdup(s->signature_header);
+        for (char *c = v->sig_lc; *c != '\0'; c++)
+            *c = (char)tolower((unsigned char)*c);
+        v->sig_lc_len = strlen(v->sig_lc);
+        hb_buf_printf(&reason, "Missing header %s", s->signature_header);
+    } else {
+        hb_buf_puts(&reason, "Missing signature");
+    }
+    v->missing_header_reason = hb_buf_release(&reason);
+    if (hb_verifier_secrets(v, cfg, err, errlen) != 0 || hb_verifier_public_keys(v, cfg, err, errlen) != 0)
+        return -1;
+    if (s->checks & HB_CHECK_TOKEN_REPLAY)
+        v->seen = hb_xcalloc(HB_SEEN_TOKENS, sizeof(*v->seen));
+    return 0;
 }
 
 hb_verifier_t *hb_verifier_new(const hb_verify_config_t *cfg, char *err, size_t errlen)
@@ -218,100 +292,36 @@ hb_verifier_t *hb_verifier_new(const hb_verify_config_t *cfg, char *err, size_t 
         return v;
     }
     if (cfg->provider != NULL) {
-        const hb_preset_info_t *info = hb_preset_find(cfg->provider);
-        if (info == NULL) {
+        const hb_scheme_t *s = hb_scheme_find(cfg->provider);
+        if (s == NULL) {
             snprintf(err, errlen, "unknown verify.provider \"%s\"", cfg->provider);
             goto Error;
         }
-        v->p = *(const hb_preset_t *)info; /* info is the first member of its preset */
+        v->s = *s;
         snprintf(v->scheme, sizeof(v->scheme), "%s", cfg->provider);
     } else {
-        v->p = (hb_preset_t){.sig_header = cfg->header_name,
-                             .alg = cfg->algorithm,
-                             .enc = cfg->encoding,
-                             .msg = HB_MSG_BODY,
-                             .fmt = HB_FMT_PLAIN,
-                             .key = HB_KEY_HMAC};
-        snprintf(v->scheme, sizeof(v->scheme), "hmac-%s", hb_alg_names[cfg->algorithm]);
+        hb_generic_scheme(v, cfg);
     }
-    v->tolerance_ms = cfg->tolerance_ms != 0 ? (int64_t)cfg->tolerance_ms : 300000;
-    v->public_url = cfg->public_url != NULL ? hb_xstrdup(cfg->public_url) : NULL;
-    v->verify_token = cfg->verify_token != NULL ? hb_xstrdup(cfg->verify_token) : NULL;
-
-    hb_buf_t reason;
-    hb_buf_init(&reason);
-    if (v->p.sig_header != NULL) {
-        v->sig_lc = hb_xstrdup(v->p.sig_header);
-        for (char *c = v->sig_lc; *c != '\0'; c++)
-            *c = (char)tolower((unsigned char)*c);
-        hb_buf_printf(&reason, "Missing header %s", v->p.sig_header);
-    } else {
-        hb_buf_puts(&reason, "Missing signature");
-    }
-    v->missing_header_reason = hb_buf_release(&reason);
-
-    /* secrets: keyed HMAC contexts (or tokens), all set up now, none per request */
-    size_t usable = 0;
-    for (size_t i = 0; i < cfg->num_secrets; i++)
-        usable += cfg->secrets[i].len > 0;
-    if (usable == 0 && cfg->num_public_keys == 0)
-        v->missing_secret = 1;
-    if (usable > 0 && (v->p.key == HB_KEY_HMAC || v->p.handshake == HB_HS_ZOOM)) {
-        v->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-        if (v->mac == NULL) {
-            snprintf(err, errlen, "OpenSSL has no HMAC");
-            goto Error;
-        }
-        v->hmacs = hb_xcalloc(usable, sizeof(*v->hmacs));
-        OSSL_PARAM params[] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)hb_alg_digests[v->p.alg], 0),
-            OSSL_PARAM_construct_end()};
-        for (size_t i = 0; i < cfg->num_secrets; i++) {
-            if (cfg->secrets[i].len == 0)
-                continue;
-            uint8_t *key;
-            long klen = hb_secret_key(&v->p, &cfg->secrets[i], &key);
-            if (klen < 0) {
-                snprintf(err, errlen, "secret %zu is not whsec_ followed by base64", i + 1);
-                goto Error;
-            }
-            EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(v->mac);
-            int ok = ctx != NULL && EVP_MAC_init(ctx, key, (size_t)klen, params);
-            OPENSSL_clear_free(key, (size_t)klen + 1);
-            if (!ok) {
-                EVP_MAC_CTX_free(ctx);
-                snprintf(err, errlen, "OpenSSL cannot set up HMAC-%s", hb_alg_names[v->p.alg]);
-                goto Error;
-            }
-            v->hmacs[v->num_hmacs++] = ctx;
-        }
-        v->mac_len = EVP_MAC_CTX_get_mac_size(v->hmacs[0]);
-    }
-    if (v->p.key == HB_KEY_TOKEN) {
-        v->tokens = hb_xcalloc(cfg->num_secrets, sizeof(*v->tokens));
-        for (size_t i = 0; i < cfg->num_secrets; i++)
-            if (cfg->secrets[i].len > 0)
-                v->tokens[v->num_tokens++] =
-                    (hb_secret_t){hb_xstrndup(cfg->secrets[i].data, cfg->secrets[i].len), cfg->secrets[i].len};
-    }
-    if (cfg->num_public_keys > 0) {
-        if (v->p.key != HB_KEY_ED25519 && v->p.key != HB_KEY_ECDSA && v->p.fmt != HB_FMT_SVIX) {
-            snprintf(err, errlen, "verify.publicKey is for discord, sendgrid, standard-webhooks and svix");
-            goto Error;
-        }
-        v->pkeys = hb_xcalloc(cfg->num_public_keys, sizeof(*v->pkeys));
-        for (size_t i = 0; i < cfg->num_public_keys; i++) {
-            if ((v->pkeys[i] = hb_public_key(&v->p, cfg->public_keys[i], err, errlen)) == NULL)
-                goto Error;
-            v->num_pkeys++;
-        }
-    }
-    if (v->p.msg == HB_MSG_MAILGUN)
-        v->seen = hb_xcalloc(HB_SEEN_TOKENS, sizeof(*v->seen));
+    if (hb_verifier_setup(v, cfg, err, errlen) != 0)
+        goto Error;
     return v;
 Error:
     hb_verifier_free(v);
     return NULL;
+}
+
+hb_verifier_t *hb_verifier_new_scheme(const hb_scheme_t *scheme, const hb_verify_config_t *cfg, char *err,
+                                      size_t errlen)
+{
+    hb_verifier_t *v = hb_xcalloc(1, sizeof(*v));
+    pthread_mutex_init(&v->seen_lock, NULL);
+    v->s = *scheme;
+    snprintf(v->scheme, sizeof(v->scheme), "%s", scheme->name != NULL ? scheme->name : "scheme");
+    if (hb_verifier_setup(v, cfg, err, errlen) != 0) {
+        hb_verifier_free(v);
+        return NULL;
+    }
+    return v;
 }
 
 void hb_verifier_free(hb_verifier_t *v)
@@ -328,6 +338,7 @@ void hb_verifier_free(hb_verifier_t *v)
     for (size_t i = 0; i < v->num_pkeys; i++)
         EVP_PKEY_free(v->pkeys[i]);
     free(v->pkeys);
+    free(v->generic_header);
     free(v->sig_lc);
     free(v->missing_header_reason);
     free(v->public_url);
@@ -340,7 +351,7 @@ void hb_verifier_free(hb_verifier_t *v)
 
 const char *hb_verifier_secret_header(const hb_verifier_t *v)
 {
-    return !v->none && v->plugin == NULL && v->p.fmt == HB_FMT_TOKEN ? v->sig_lc : NULL;
+    return !v->none && v->plugin == NULL && v->s.split.kind == HB_SPLIT_TOKEN ? v->sig_lc : NULL;
 }
 
 const char *hb_verifier_scheme(const hb_verifier_t *v)
@@ -374,26 +385,28 @@ static int hb_span_is(hb_span_t s, const char *lit)
 typedef struct hb_candidate {
     uint8_t sig[HB_MAX_SIG];
     size_t len;
-    int asymmetric; /* svix's v1a: an Ed25519 signature */
+    int asymmetric; /* checked with a public key (discord, sendgrid, svix's v1a) */
 } hb_candidate_t;
 
+/* The signature header taken apart, and what the signed template reads from the request. */
 typedef struct hb_parsed_sig {
     hb_candidate_t c[HB_MAX_CANDIDATES];
     size_t n;
     int given; /* how many signatures the header held, decodable or not */
     hb_span_t ts;
-    hb_span_t token; /* mailgun */
-    hb_buf_t scratch;
+    hb_span_t id;
+    hb_span_t token;  /* body split */
+    hb_buf_t scratch; /* body split: the timestamp and token, copied */
 } hb_parsed_sig_t;
 
-static void hb_add_candidate(hb_parsed_sig_t *ps, hb_sig_encoding_t enc, hb_span_t s, int asymmetric)
+static void hb_add_candidate(hb_parsed_sig_t *ps, hb_scheme_enc_t enc, hb_span_t s, int asymmetric)
 {
     ps->given++;
     if (ps->n == HB_MAX_CANDIDATES || s.n == 0 || s.n > 2 * HB_MAX_SIG)
         return;
     hb_candidate_t *c = &ps->c[ps->n];
     long n;
-    if (enc == HB_ENC_HEX) {
+    if (enc == HB_ENCODING_HEX) {
         n = hb_hex_decode(c->sig, s.p, s.n);
     } else {
         uint8_t tmp[2 * HB_MAX_SIG];
@@ -410,32 +423,65 @@ static void hb_add_candidate(hb_parsed_sig_t *ps, hb_sig_encoding_t enc, hb_span
     ps->n++;
 }
 
-/* Splits "k=v<sep>k=v…": each "ts_key=" is the timestamp, each "sig_key=" a candidate. */
-static void hb_parse_pairs(hb_parsed_sig_t *ps, hb_span_t h, char sep, const char *ts_key, const char *sig_key)
+/* plain: the value after the required prefix (without it: a signature that cannot match), the optional one cut. */
+static void hb_split_plain(const hb_scheme_t *s, hb_parsed_sig_t *ps, hb_span_t h)
 {
-    size_t tk = strlen(ts_key), sk = strlen(sig_key);
+    const hb_split_t *sp = &s->split;
+    if (sp->required_prefix != NULL) {
+        size_t n = strlen(sp->required_prefix);
+        if (h.n <= n || memcmp(h.p, sp->required_prefix, n) != 0) {
+            ps->given++;
+            return;
+        }
+        h.p += n, h.n -= n;
+    }
+    if (sp->prefix != NULL) { /* "sha256=<sig>", as GitHub and Cal.com send it; any case */
+        size_t n = strlen(sp->prefix);
+        if (h.n >= n && hb_strcase_eq(h.p, n, sp->prefix, n))
+            h.p += n, h.n -= n;
+    }
+    hb_add_candidate(ps, s->encoding, h, hb_alg_is_asymmetric(s->algorithm));
+}
+
+/* pairs: "k=v<sep>k=v…", items trimmed: each "timestamp_key=" is the timestamp, each "signature_key=" a candidate. */
+static void hb_split_pairs(const hb_scheme_t *s, hb_parsed_sig_t *ps, hb_span_t h)
+{
+    const hb_split_t *sp = &s->split;
+    size_t tk = strlen(sp->timestamp_key), sk = strlen(sp->signature_key);
     for (size_t i = 0; i < h.n;) {
-        const char *end = memchr(h.p + i, sep, h.n - i);
+        const char *end = memchr(h.p + i, sp->separator, h.n - i);
         size_t len = end != NULL ? (size_t)(end - (h.p + i)) : h.n - i;
         hb_span_t item = hb_trim(h.p + i, len);
-        if (item.n > tk && memcmp(item.p, ts_key, tk) == 0 && item.p[tk] == '=')
+        if (item.n > tk && memcmp(item.p, sp->timestamp_key, tk) == 0 && item.p[tk] == '=')
             ps->ts = (hb_span_t){item.p + tk + 1, item.n - tk - 1};
-        else if (item.n > sk && memcmp(item.p, sig_key, sk) == 0 && item.p[sk] == '=')
-            hb_add_candidate(ps, HB_ENC_HEX, (hb_span_t){item.p + sk + 1, item.n - sk - 1}, 0);
+        else if (item.n > sk && memcmp(item.p, sp->signature_key, sk) == 0 && item.p[sk] == '=')
+            hb_add_candidate(ps, s->encoding, (hb_span_t){item.p + sk + 1, item.n - sk - 1}, 0);
         i += len + 1;
     }
 }
 
-static void hb_parse_svix(hb_parsed_sig_t *ps, hb_span_t h)
+/* 1 when item is "key,<sig>" with a signature after the comma, which is then *sig. */
+static int hb_list_entry(hb_span_t item, const char *key, hb_span_t *sig)
 {
+    size_t k = key != NULL ? strlen(key) : 0;
+    if (key == NULL || item.n <= k + 1 || memcmp(item.p, key, k) != 0 || item.p[k] != ',')
+        return 0;
+    *sig = (hb_span_t){item.p + k + 1, item.n - k - 1};
+    return 1;
+}
+
+/* list: "v1,<sig> v1a,<sig> …": signature_key entries are HMACs, ed25519_key ones Ed25519 signatures. */
+static void hb_split_list(const hb_scheme_t *s, hb_parsed_sig_t *ps, hb_span_t h)
+{
+    const hb_split_t *sp = &s->split;
     for (size_t i = 0; i < h.n;) {
-        const char *end = memchr(h.p + i, ' ', h.n - i);
+        const char *end = memchr(h.p + i, sp->separator, h.n - i);
         size_t len = end != NULL ? (size_t)(end - (h.p + i)) : h.n - i;
-        hb_span_t item = {h.p + i, len};
-        if (item.n > 3 && memcmp(item.p, "v1,", 3) == 0)
-            hb_add_candidate(ps, HB_ENC_BASE64, (hb_span_t){item.p + 3, item.n - 3}, 0);
-        else if (item.n > 4 && memcmp(item.p, "v1a,", 4) == 0)
-            hb_add_candidate(ps, HB_ENC_BASE64, (hb_span_t){item.p + 4, item.n - 4}, 1);
+        hb_span_t item = {h.p + i, len}, sig;
+        if (hb_list_entry(item, sp->signature_key, &sig))
+            hb_add_candidate(ps, s->encoding, sig, 0);
+        else if (hb_list_entry(item, sp->ed25519_key, &sig))
+            hb_add_candidate(ps, s->encoding, sig, 1);
         i += len + 1;
     }
 }
@@ -481,10 +527,10 @@ static int hb_is_form(const hb_request_t *req)
 }
 
 /*
- * Mailgun signs inside the body: JSON {"signature": {"timestamp", "token", "signature"}} (webhooks) or the form
- * fields timestamp, token and signature (legacy). The timestamp and token are copied into ps->scratch.
+ * body: Mailgun signs inside the body: JSON {"signature": {"timestamp", "token", "signature"}} (webhooks) or the
+ * form fields timestamp, token and signature (legacy). The timestamp and token are copied into ps->scratch.
  */
-static void hb_parse_mailgun(hb_parsed_sig_t *ps, const hb_request_t *req)
+static void hb_split_body(const hb_scheme_t *s, hb_parsed_sig_t *ps, const hb_request_t *req)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -508,23 +554,44 @@ static void hb_parse_mailgun(hb_parsed_sig_t *ps, const hb_request_t *req)
             hb_buf_append(&ps->scratch, token.p, token.n);
             ps->ts = (hb_span_t){ps->scratch.base, ts.n};
             ps->token = (hb_span_t){ps->scratch.base + ts.n, token.n};
-            hb_add_candidate(ps, HB_ENC_HEX, sig, 0);
+            hb_add_candidate(ps, s->encoding, sig, 0);
         }
     }
     msgpack_unpacked_destroy(&up);
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* The signed message: up to six parts (svix: id . ts . body), or (twilio) one built into a buffer. */
+/* Takes the signature header (h: its trimmed value) or the body apart into ps; a token split has nothing to take. */
+static void hb_split(const hb_scheme_t *s, hb_parsed_sig_t *ps, hb_span_t h, const hb_request_t *req)
+{
+    switch (s->split.kind) {
+    case HB_SPLIT_PLAIN:
+        hb_split_plain(s, ps, h);
+        break;
+    case HB_SPLIT_PAIRS:
+        hb_split_pairs(s, ps, h);
+        break;
+    case HB_SPLIT_LIST:
+        hb_split_list(s, ps, h);
+        break;
+    case HB_SPLIT_BODY:
+        hb_split_body(s, ps, req);
+        break;
+    case HB_SPLIT_TOKEN:
+        break;
+    }
+}
+
+/* The signed message: the template's parts, each a span or ({url}) two. */
 typedef struct hb_message {
-    hb_span_t part[6];
-    int n;
+    hb_span_t part[2 * HB_SCHEME_MAX_PARTS];
+    size_t n;
 } hb_message_t;
 
 static void hb_msg_add(hb_message_t *m, const void *p, size_t n)
 {
-    if (m->n == (int)HB_ARRAY_SIZE(m->part))
-        abort(); /* a preset with more parts than the array: a programming error */
+    if (m->n == HB_ARRAY_SIZE(m->part))
+        abort(); /* more spans than parts allow: a programming error */
     m->part[m->n++] = (hb_span_t){p, n};
 }
 
@@ -544,15 +611,9 @@ static int hb_pair_cmp(const void *a, const void *b)
     return c != 0 ? c : (x->value.n < y->value.n ? -1 : x->value.n > y->value.n);
 }
 
-/* Twilio: the public URL with path and query, then each distinct form parameter (sorted) as name followed by value. */
-static void hb_twilio_message(const hb_verifier_t *v, const hb_request_t *req, hb_buf_t *out)
+/* {form:sorted}: each distinct form parameter (sorted) as name followed by value; nothing unless a form is posted. */
+static void hb_form_sorted(const hb_request_t *req, hb_buf_t *out)
 {
-    const char *base = v->public_url != NULL ? v->public_url : "";
-    size_t blen = strlen(base);
-    while (blen > 0 && base[blen - 1] == '/')
-        blen--;
-    hb_buf_append(out, base, blen);
-    hb_buf_append(out, req->path, req->path_len);
     if (!hb_is_form(req))
         return;
     /* decode every name and value once into one buffer, then sort spans into it */
@@ -603,8 +664,8 @@ static void hb_twilio_message(const hb_verifier_t *v, const hb_request_t *req, h
     hb_buf_dispose(&tmp);
 }
 
-/* Twilio's JSON requests carry bodySHA256 in the signed query: it must be the SHA-256 of the body. */
-static int hb_twilio_body_ok(const hb_request_t *req)
+/* bodySHA256: Twilio's JSON requests carry it in the signed query: it must be the SHA-256 of the body. */
+static int hb_body_sha256_ok(const hb_request_t *req)
 {
     if (hb_is_form(req))
         return 1;
@@ -624,53 +685,48 @@ static int hb_twilio_body_ok(const hb_request_t *req)
 }
 
 /*
- * The signed message of the scheme for req: what precedes the body (timestamp, id), then the body; for twilio the
- * URL and form built into scratch, for mailgun the timestamp and token (tt). The parts point into their arguments.
+ * The signed message for req: the template's parts in order, taking the timestamp, id and token from ps; the
+ * {form:sorted} part is built into scratch (the template has it at most once, so scratch does not move under it).
+ * The parts point into their sources.
  */
-static void hb_signed_message(const hb_verifier_t *v, const hb_request_t *req, hb_span_t ts, hb_span_t id, hb_span_t tt,
+static void hb_signed_message(const hb_verifier_t *v, const hb_request_t *req, const hb_parsed_sig_t *ps,
                               hb_buf_t *scratch, hb_message_t *m)
 {
-    switch (v->p.msg) {
-    case HB_MSG_BODY:
-        break;
-    case HB_MSG_DOT:
-        hb_msg_add(m, ts.p, ts.n);
-        hb_msg_add(m, ".", 1);
-        break;
-    case HB_MSG_V0:
-        hb_msg_add(m, "v0:", 3);
-        hb_msg_add(m, ts.p, ts.n);
-        hb_msg_add(m, ":", 1);
-        break;
-    case HB_MSG_ID_TS:
-        hb_msg_add(m, id.p, id.n);
-        hb_msg_add(m, ".", 1);
-        hb_msg_add(m, ts.p, ts.n);
-        hb_msg_add(m, ".", 1);
-        break;
-    case HB_MSG_COLON:
-        hb_msg_add(m, ts.p, ts.n);
-        hb_msg_add(m, ":", 1);
-        break;
-    case HB_MSG_TS_BODY:
-        hb_msg_add(m, ts.p, ts.n);
-        break;
-    case HB_MSG_TWILIO:
-        hb_twilio_message(v, req, scratch);
-        hb_msg_add(m, scratch->base, scratch->len);
-        return;
-    case HB_MSG_MAILGUN:
-        hb_msg_add(m, tt.p, tt.n);
-        return;
+    for (size_t i = 0; i < v->num_parts; i++) {
+        const hb_scheme_part_t *part = &v->parts[i];
+        switch (part->kind) {
+        case HB_PART_LITERAL:
+            hb_msg_add(m, part->text, part->len);
+            break;
+        case HB_PART_BODY:
+            hb_msg_add(m, req->body, req->body_len);
+            break;
+        case HB_PART_TIMESTAMP:
+            hb_msg_add(m, ps->ts.p, ps->ts.n);
+            break;
+        case HB_PART_ID:
+            hb_msg_add(m, ps->id.p, ps->id.n);
+            break;
+        case HB_PART_TOKEN:
+            hb_msg_add(m, ps->token.p, ps->token.n);
+            break;
+        case HB_PART_URL:
+            hb_msg_add(m, v->public_url != NULL ? v->public_url : "", v->public_url_len);
+            hb_msg_add(m, req->path, req->path_len);
+            break;
+        case HB_PART_FORM_SORTED:
+            hb_form_sorted(req, scratch);
+            hb_msg_add(m, scratch->base, scratch->len);
+            break;
+        }
     }
-    hb_msg_add(m, req->body, req->body_len);
 }
 
 static int hb_hmac_parts(EVP_MAC_CTX *keyed, const hb_message_t *m, uint8_t *out, size_t *outlen)
 {
     EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed);
     int ok = ctx != NULL;
-    for (int i = 0; ok && i < m->n; i++)
+    for (size_t i = 0; ok && i < m->n; i++)
         ok = EVP_MAC_update(ctx, (const unsigned char *)m->part[i].p, m->part[i].n);
     ok = ok && EVP_MAC_final(ctx, out, outlen, EVP_MAX_MD_SIZE);
     EVP_MAC_CTX_free(ctx);
@@ -681,7 +737,7 @@ static int hb_pkey_verify(EVP_PKEY *key, int ed25519, const hb_message_t *m, con
 {
     hb_buf_t whole;
     hb_buf_init(&whole);
-    for (int i = 0; i < m->n; i++)
+    for (size_t i = 0; i < m->n; i++)
         hb_buf_append(&whole, m->part[i].p, m->part[i].n);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, ed25519 ? NULL : EVP_sha256(), NULL, key) == 1 &&
@@ -691,10 +747,10 @@ static int hb_pkey_verify(EVP_PKEY *key, int ed25519, const hb_message_t *m, con
     return ok;
 }
 
-/* Parses a decimal unix time in seconds; 0 on success. */
-static int hb_parse_seconds(hb_span_t s, int64_t *out)
+/* Parses a decimal unix time in seconds (up to 12 digits) or milliseconds (up to 15) into ms; 0 on success. */
+static int hb_parse_time(hb_span_t s, hb_ts_unit_t unit, int64_t *out_ms)
 {
-    if (s.n == 0 || s.n > 12)
+    if (s.n == 0 || s.n > (unit == HB_TS_SECONDS ? 12u : 15u))
         return -1;
     int64_t v = 0;
     for (size_t i = 0; i < s.n; i++) {
@@ -702,7 +758,7 @@ static int hb_parse_seconds(hb_span_t s, int64_t *out)
             return -1;
         v = v * 10 + (s.p[i] - '0');
     }
-    *out = v;
+    *out_ms = unit == HB_TS_SECONDS ? v * 1000 : v;
     return 0;
 }
 
@@ -714,7 +770,7 @@ static uint64_t hb_fnv1a(const char *p, size_t n)
     return h;
 }
 
-/* Mailgun: 1 when the token was not seen within the tolerance, and remembers it. */
+/* tokenReplay: 1 when the token was not seen within the tolerance, and remembers it. */
 static int hb_token_fresh(hb_verifier_t *v, hb_span_t token, int64_t now_ms)
 {
     uint64_t h = hb_fnv1a(token.p, token.n);
@@ -737,95 +793,43 @@ static hb_status_t hb_fail(const char **reason, const char *why)
     return HB_STATUS_UNAUTHORIZED;
 }
 
-static hb_status_t hb_check_scheme(const hb_verifier_t *v, const hb_request_t *req, hb_parsed_sig_t *ps,
-                                   const char **reason)
+/* The timestamp (from its header when the row names one) and the id, as the template needs them; NULL or why not. */
+static const char *hb_read_times(const hb_verifier_t *v, const hb_request_t *req, hb_parsed_sig_t *ps)
 {
-    const hb_preset_t *p = &v->p;
-    const hb_header_t *h = NULL;
-    if (v->sig_lc != NULL) {
-        h = hb_request_header(req, v->sig_lc, strlen(v->sig_lc));
-        if (h == NULL)
-            return hb_fail(reason, v->missing_header_reason);
-    }
-    if (v->missing_secret)
-        return hb_fail(reason, "Missing secret");
-    hb_span_t hv = h != NULL ? hb_trim(h->value, h->value_len) : (hb_span_t){NULL, 0};
-
-    if (p->fmt == HB_FMT_TOKEN) {
-        for (size_t i = 0; i < v->num_tokens; i++)
-            if (hv.n == v->tokens[i].len && CRYPTO_memcmp(hv.p, v->tokens[i].data, hv.n) == 0)
-                return HB_STATUS_OK;
-        return hb_fail(reason, v->num_tokens > 1 ? "No token matched" : "Token mismatch");
-    }
-    switch (p->fmt) {
-    case HB_FMT_PLAIN: {
-        /* "sha256=<sig>": a prefix naming the algorithm, as GitHub and Cal.com send it, is optional */
-        const char *alg = hb_alg_names[p->alg];
-        size_t alen = strlen(alg);
-        if (p->key == HB_KEY_HMAC && hv.n > alen && hv.p[alen] == '=' && hb_strcase_eq(hv.p, alen, alg, alen))
-            hv.p += alen + 1, hv.n -= alen + 1;
-        hb_add_candidate(ps, p->enc, hv, p->key != HB_KEY_HMAC);
-        break;
-    }
-    case HB_FMT_V0:
-        if (hv.n > 3 && memcmp(hv.p, "v0=", 3) == 0)
-            hb_add_candidate(ps, HB_ENC_HEX, (hb_span_t){hv.p + 3, hv.n - 3}, 0);
-        else
-            ps->given++;
-        break;
-    case HB_FMT_STRIPE:
-        hb_parse_pairs(ps, hv, ',', "t", "v1");
-        break;
-    case HB_FMT_PADDLE:
-        hb_parse_pairs(ps, hv, ';', "ts", "h1");
-        break;
-    case HB_FMT_SVIX:
-        hb_parse_svix(ps, hv);
-        break;
-    case HB_FMT_BODY:
-        hb_parse_mailgun(ps, req);
-        break;
-    case HB_FMT_TOKEN:
-        break;
-    }
-    if (ps->given == 0)
-        return hb_fail(reason, p->fmt == HB_FMT_BODY ? "Missing signature" : "No signature in the header");
-
-    /* the timestamp: from its header, the signature header, or the body */
-    hb_span_t id = {NULL, 0};
-    if (p->ts_header != NULL) {
-        const hb_header_t *th = hb_request_header(req, p->ts_header, strlen(p->ts_header));
+    const hb_scheme_t *s = &v->s;
+    if (s->timestamp_header != NULL) {
+        const hb_header_t *th = hb_request_header(req, s->timestamp_header, v->ts_header_len);
         if (th == NULL)
-            return hb_fail(reason, "Missing timestamp");
+            return "Missing timestamp";
         ps->ts = hb_trim(th->value, th->value_len);
     }
-    if (p->timestamped) {
-        int64_t ts;
+    if (s->timestamped) {
+        int64_t ts_ms;
         if (ps->ts.p == NULL)
-            return hb_fail(reason, "Missing timestamp");
-        if (hb_parse_seconds(ps->ts, &ts) != 0)
-            return hb_fail(reason, "Invalid timestamp");
-        int64_t diff = req->received_at_ms - ts * 1000;
+            return "Missing timestamp";
+        if (hb_parse_time(ps->ts, s->timestamp_unit, &ts_ms) != 0)
+            return "Invalid timestamp";
+        int64_t diff = req->received_at_ms - ts_ms;
         if (diff > v->tolerance_ms || -diff > v->tolerance_ms)
-            return hb_fail(reason, "Timestamp outside tolerance");
+            return "Timestamp outside tolerance";
     }
-    if (p->msg == HB_MSG_ID_TS) {
-        const hb_header_t *ih = hb_request_header(req, p->info.id_header, strlen(p->info.id_header));
+    if (v->uses_id) {
+        const hb_header_t *ih = hb_request_header(req, s->id_header, v->id_header_len);
         if (ih == NULL)
-            return hb_fail(reason, "Missing message id");
-        id = (hb_span_t){ih->value, ih->value_len};
+            return "Missing message id";
+        ps->id = (hb_span_t){ih->value, ih->value_len};
     }
+    return NULL;
+}
 
-    hb_message_t m = {.n = 0};
-    hb_buf_t twilio;
-    hb_buf_init(&twilio);
-    hb_signed_message(v, req, ps->ts, id, (hb_span_t){ps->scratch.base, ps->ts.n + ps->token.n}, &twilio, &m);
-
+/* 1 when a candidate is the HMAC of m under one of the secrets, or verifies under one of the public keys. */
+static int hb_match(const hb_verifier_t *v, const hb_parsed_sig_t *ps, const hb_message_t *m)
+{
     int matched = 0;
     for (size_t k = 0; k < v->num_hmacs && !matched; k++) {
         uint8_t mac[EVP_MAX_MD_SIZE];
         size_t maclen = 0;
-        if (!hb_hmac_parts(v->hmacs[k], &m, mac, &maclen))
+        if (!hb_hmac_parts(v->hmacs[k], m, mac, &maclen))
             continue;
         for (size_t c = 0; c < ps->n && !matched; c++)
             matched = !ps->c[c].asymmetric && ps->c[c].len == maclen && CRYPTO_memcmp(ps->c[c].sig, mac, maclen) == 0;
@@ -833,14 +837,50 @@ static hb_status_t hb_check_scheme(const hb_verifier_t *v, const hb_request_t *r
     for (size_t k = 0; k < v->num_pkeys && !matched; k++)
         for (size_t c = 0; c < ps->n && !matched; c++)
             if (ps->c[c].asymmetric)
-                matched = hb_pkey_verify(v->pkeys[k], p->key != HB_KEY_ECDSA, &m, &ps->c[c]);
-    hb_buf_dispose(&twilio);
+                matched = hb_pkey_verify(v->pkeys[k], v->s.algorithm != HB_ALG_ECDSA_P256, m, &ps->c[c]);
+    return matched;
+}
+
+static hb_status_t hb_check_scheme(const hb_verifier_t *v, const hb_request_t *req, hb_parsed_sig_t *ps,
+                                   const char **reason)
+{
+    const hb_scheme_t *s = &v->s;
+    const hb_header_t *h = NULL;
+    if (v->sig_lc != NULL) {
+        h = hb_request_header(req, v->sig_lc, v->sig_lc_len);
+        if (h == NULL)
+            return hb_fail(reason, v->missing_header_reason);
+    }
+    if (v->missing_secret)
+        return hb_fail(reason, "Missing secret");
+    hb_span_t hv = h != NULL ? hb_trim(h->value, h->value_len) : (hb_span_t){NULL, 0};
+
+    if (s->split.kind == HB_SPLIT_TOKEN) {
+        for (size_t i = 0; i < v->num_tokens; i++)
+            if (hv.n == v->tokens[i].len && CRYPTO_memcmp(hv.p, v->tokens[i].data, hv.n) == 0)
+                return HB_STATUS_OK;
+        return hb_fail(reason, v->num_tokens > 1 ? "No token matched" : "Token mismatch");
+    }
+    hb_split(s, ps, hv, req);
+    if (ps->given == 0)
+        return hb_fail(reason, s->split.kind == HB_SPLIT_BODY ? "Missing signature" : "No signature in the header");
+    const char *why = hb_read_times(v, req, ps);
+    if (why != NULL)
+        return hb_fail(reason, why);
+
+    hb_message_t m;
+    m.n = 0;
+    hb_buf_t scratch;
+    hb_buf_init(&scratch);
+    hb_signed_message(v, req, ps, &scratch, &m);
+    int matched = hb_match(v, ps, &m);
+    hb_buf_dispose(&scratch);
     if (!matched)
         return hb_fail(reason, ps->given > 1 || v->num_hmacs + v->num_pkeys > 1 ? "No signature matched"
                                                                                 : "Signature mismatch");
-    if (p->msg == HB_MSG_TWILIO && !hb_twilio_body_ok(req))
+    if ((s->checks & HB_CHECK_BODY_SHA256) && !hb_body_sha256_ok(req))
         return hb_fail(reason, "Body hash mismatch");
-    if (p->msg == HB_MSG_MAILGUN && !hb_token_fresh((hb_verifier_t *)v, ps->token, req->received_at_ms))
+    if ((s->checks & HB_CHECK_TOKEN_REPLAY) && !hb_token_fresh((hb_verifier_t *)v, ps->token, req->received_at_ms))
         return hb_fail(reason, "Token already used");
     return HB_STATUS_OK;
 }
@@ -865,13 +905,14 @@ hb_status_t hb_verifier_check(const hb_verifier_t *v, const hb_request_t *req, c
 
 int hb_verifier_handshake_unsigned(const hb_verifier_t *v, const hb_request_t *req, hb_handshake_t *hs)
 {
-    if (v->none || v->plugin != NULL || (v->p.handshake != HB_HS_META && v->p.handshake != HB_HS_DROPBOX) ||
-        req->method_len != 3 || memcmp(req->method, "GET", 3) != 0)
+    if (v->none || v->plugin != NULL ||
+        (v->s.handshake != HB_HANDSHAKE_META && v->s.handshake != HB_HANDSHAKE_DROPBOX) || req->method_len != 3 ||
+        memcmp(req->method, "GET", 3) != 0)
         return 0;
     hb_buf_t a;
     hb_buf_init(&a);
     int answered = 0;
-    if (v->p.handshake == HB_HS_META) {
+    if (v->s.handshake == HB_HANDSHAKE_META) {
         /* hub.mode=subscribe, hub.verify_token equal to ours → hub.challenge */
         int ok = hb_query_get(req, "hub.mode", 8, &a) && a.len == 9 && memcmp(a.base, "subscribe", 9) == 0;
         size_t tlen = v->verify_token != NULL ? strlen(v->verify_token) : 0;
@@ -898,7 +939,8 @@ int hb_verifier_handshake_unsigned(const hb_verifier_t *v, const hb_request_t *r
 int hb_verifier_has_signed_handshake(const hb_verifier_t *v)
 {
     return !v->none && v->plugin == NULL &&
-           (v->p.handshake == HB_HS_SLACK || v->p.handshake == HB_HS_ZOOM || v->p.handshake == HB_HS_DISCORD);
+           (v->s.handshake == HB_HANDSHAKE_SLACK || v->s.handshake == HB_HANDSHAKE_ZOOM ||
+            v->s.handshake == HB_HANDSHAKE_DISCORD);
 }
 
 int hb_verifier_handshake_signed(const hb_verifier_t *v, const hb_request_t *req, const msgpack_object *body,
@@ -908,21 +950,22 @@ int hb_verifier_handshake_signed(const hb_verifier_t *v, const hb_request_t *req
         return 0;
     hb_span_t s;
     const msgpack_object *type = hb_map_get(body, "type");
-    switch (v->p.handshake) {
-    case HB_HS_SLACK: /* {"type": "url_verification", "challenge": C} → {"challenge": C} */
+    switch (v->s.handshake) {
+    case HB_HANDSHAKE_SLACK: /* {"type": "url_verification", "challenge": C} → {"challenge": C} */
         if (!hb_map_str(body, "type", &s) || !hb_span_is(s, "url_verification") || !hb_map_str(body, "challenge", &s))
             return 0;
         hb_buf_puts(&hs->body, "{\"challenge\":");
         hb_json_str(&hs->body, s.p, s.n);
         hb_buf_puts(&hs->body, "}");
         break;
-    case HB_HS_ZOOM: { /* endpoint.url_validation → {"plainToken": P, "encryptedToken": hex HMAC-SHA256(P)} */
+    case HB_HANDSHAKE_ZOOM: { /* endpoint.url_validation → {"plainToken": P, "encryptedToken": hex HMAC-SHA256(P)} */
         if (!hb_map_str(body, "event", &s) || !hb_span_is(s, "endpoint.url_validation") ||
             !hb_map_str(hb_map_get(body, "payload"), "plainToken", &s) || v->num_hmacs == 0)
             return 0;
         uint8_t mac[EVP_MAX_MD_SIZE];
         size_t maclen = 0;
-        hb_message_t m = {.n = 0};
+        hb_message_t m;
+        m.n = 0;
         hb_msg_add(&m, s.p, s.n);
         if (!hb_hmac_parts(v->hmacs[0], &m, mac, &maclen))
             return 0;
@@ -933,7 +976,7 @@ int hb_verifier_handshake_signed(const hb_verifier_t *v, const hb_request_t *req
         hb_buf_printf(&hs->body, ",\"encryptedToken\":\"%s\"}", hex);
         break;
     }
-    case HB_HS_DISCORD: /* a verified PING ({"type": 1}) is answered PONG ({"type": 1}) */
+    case HB_HANDSHAKE_DISCORD: /* a verified PING ({"type": 1}) is answered PONG ({"type": 1}) */
         if (type == NULL || type->type != MSGPACK_OBJECT_POSITIVE_INTEGER || type->via.u64 != 1)
             return 0;
         hb_buf_puts(&hs->body, "{\"type\":1}");
@@ -949,90 +992,92 @@ int hb_verifier_handshake_signed(const hb_verifier_t *v, const hb_request_t *req
 
 /* ---- signing, for `hookbridge sign` ---- */
 
-static void hb_encode_sig(hb_buf_t *out, const uint8_t *mac, size_t len, hb_sig_encoding_t enc)
+static void hb_encode_sig(hb_buf_t *out, const uint8_t *mac, size_t len, hb_scheme_enc_t enc)
 {
     char text[2 * EVP_MAX_MD_SIZE + 8];
-    if (enc == HB_ENC_HEX)
+    if (enc == HB_ENCODING_HEX)
         hb_hex_encode(text, mac, len);
     else
-        hb_base64_encode(text, mac, len, enc == HB_ENC_BASE64URL);
+        hb_base64_encode(text, mac, len, enc == HB_ENCODING_BASE64URL);
     hb_buf_puts(out, text);
+}
+
+/* The lines a sender writes: the id and timestamp headers the row names, then the signature as its split reads. */
+static void hb_sign_lines(const hb_verifier_t *v, const hb_parsed_sig_t *ps, const uint8_t *mac, size_t maclen,
+                          hb_buf_t *out)
+{
+    const hb_scheme_t *s = &v->s;
+    const hb_split_t *sp = &s->split;
+    if (v->uses_id)
+        hb_buf_printf(out, "%s: %.*s\n", s->id_header, (int)ps->id.n, ps->id.p);
+    if (s->timestamp_header != NULL)
+        hb_buf_printf(out, "%s: %.*s\n", s->timestamp_header, (int)ps->ts.n, ps->ts.p);
+    switch (sp->kind) {
+    case HB_SPLIT_PLAIN: {
+        const char *prefix = sp->required_prefix != NULL             ? sp->required_prefix
+                             : sp->sign_prefix && sp->prefix != NULL ? sp->prefix
+                                                                     : "";
+        hb_buf_printf(out, "%s: %s", s->signature_header, prefix);
+        break;
+    }
+    case HB_SPLIT_PAIRS:
+        hb_buf_printf(out, "%s: %s=%.*s%c%s=", s->signature_header, sp->timestamp_key, (int)ps->ts.n, ps->ts.p,
+                      sp->separator, sp->signature_key);
+        break;
+    case HB_SPLIT_LIST:
+        hb_buf_printf(out, "%s: %s,", s->signature_header, sp->signature_key);
+        break;
+    case HB_SPLIT_BODY:
+        hb_buf_printf(out,
+                      "# %s signs inside the body: {\"signature\": {\"timestamp\": \"%.*s\", \"token\": \"%.*s\", "
+                      "\"signature\": \"",
+                      s->name, (int)ps->ts.n, ps->ts.p, (int)ps->token.n, ps->token.p);
+        hb_encode_sig(out, mac, maclen, s->encoding);
+        hb_buf_puts(out, "\"}}\n");
+        return;
+    case HB_SPLIT_TOKEN:
+        return;
+    }
+    hb_encode_sig(out, mac, maclen, s->encoding);
+    hb_buf_putc(out, '\n');
 }
 
 int hb_verifier_sign_headers(const hb_verifier_t *v, const hb_request_t *req, hb_buf_t *out)
 {
-    const hb_preset_t *p = &v->p;
+    const hb_scheme_t *s = &v->s;
     if (v->none) {
         hb_buf_puts(out, "verify: none: no signature is needed");
         return -1;
     }
-    if (v->plugin != NULL || p->key == HB_KEY_ED25519 || p->key == HB_KEY_ECDSA ||
-        (v->num_hmacs == 0 && v->num_tokens == 0)) {
+    if (v->plugin != NULL || hb_alg_is_asymmetric(s->algorithm) || (v->num_hmacs == 0 && v->num_tokens == 0)) {
         hb_buf_puts(out, "this endpoint verifies with a key hookbridge does not hold (a public key, a plugin, or no "
                          "secret)");
         return -1;
     }
-    if (p->key == HB_KEY_TOKEN) {
-        hb_buf_printf(out, "%s: ", p->sig_header);
+    if (s->split.kind == HB_SPLIT_TOKEN) {
+        hb_buf_printf(out, "%s: ", s->signature_header);
         hb_buf_append(out, v->tokens[0].data, v->tokens[0].len);
         hb_buf_putc(out, '\n');
         return 0;
     }
-    char ts[24], id[48];
-    snprintf(ts, sizeof(ts), "%" PRId64, req->received_at_ms / 1000);
-    snprintf(id, sizeof(id), "msg_hookbridge_sign_%" PRId64, req->received_at_ms);
-    hb_message_t m = {.n = 0};
-    hb_buf_t twilio, token;
-    hb_buf_init(&twilio);
-    hb_buf_init(&token);
-    hb_buf_printf(&token, "%s%" PRId64, ts, req->received_at_ms); /* mailgun: timestamp, then a fresh token */
-    hb_signed_message(v, req, (hb_span_t){ts, strlen(ts)}, (hb_span_t){id, strlen(id)},
-                      (hb_span_t){token.base, token.len}, &twilio, &m);
+    /* what a sender would send now: the timestamp, a delivery id and (body split) a token of this moment */
+    char ts[24], id[48], token[24];
+    int64_t at = req->received_at_ms;
+    snprintf(ts, sizeof(ts), "%" PRId64, s->timestamp_unit == HB_TS_SECONDS ? at / 1000 : at);
+    snprintf(id, sizeof(id), "msg_hookbridge_sign_%" PRId64, at);
+    snprintf(token, sizeof(token), "%" PRId64, at);
+    hb_parsed_sig_t ps = {.ts = {ts, strlen(ts)}, .id = {id, strlen(id)}, .token = {token, strlen(token)}};
+    hb_message_t m;
+    m.n = 0;
+    hb_buf_t scratch;
+    hb_buf_init(&scratch);
+    hb_signed_message(v, req, &ps, &scratch, &m);
     uint8_t mac[EVP_MAX_MD_SIZE];
     size_t maclen = 0;
     int ok = hb_hmac_parts(v->hmacs[0], &m, mac, &maclen);
-    if (ok) {
-        switch (p->fmt) {
-        case HB_FMT_PLAIN:
-            hb_buf_printf(out, "%s: %s", p->sig_header, p->prefix != NULL ? p->prefix : "");
-            hb_encode_sig(out, mac, maclen, p->enc);
-            hb_buf_putc(out, '\n');
-            break;
-        case HB_FMT_V0:
-            hb_buf_printf(out, "%s: %s\n%s: v0=", p->ts_header, ts, p->sig_header);
-            hb_encode_sig(out, mac, maclen, HB_ENC_HEX);
-            hb_buf_putc(out, '\n');
-            break;
-        case HB_FMT_STRIPE:
-            hb_buf_printf(out, "%s: t=%s,v1=", p->sig_header, ts);
-            hb_encode_sig(out, mac, maclen, HB_ENC_HEX);
-            hb_buf_putc(out, '\n');
-            break;
-        case HB_FMT_PADDLE:
-            hb_buf_printf(out, "%s: ts=%s;h1=", p->sig_header, ts);
-            hb_encode_sig(out, mac, maclen, HB_ENC_HEX);
-            hb_buf_putc(out, '\n');
-            break;
-        case HB_FMT_SVIX:
-            hb_buf_printf(out, "%s: %s\n%s: %s\n%s: v1,", p->info.id_header, id, p->ts_header, ts, p->sig_header);
-            hb_encode_sig(out, mac, maclen, HB_ENC_BASE64);
-            hb_buf_putc(out, '\n');
-            break;
-        case HB_FMT_BODY:
-            hb_buf_printf(
-                out,
-                "# mailgun signs inside the body: {\"signature\": {\"timestamp\": \"%s\", \"token\": \"%" PRId64
-                "\", \"signature\": \"",
-                ts, req->received_at_ms);
-            hb_encode_sig(out, mac, maclen, HB_ENC_HEX);
-            hb_buf_puts(out, "\"}}\n");
-            break;
-        case HB_FMT_TOKEN:
-            break;
-        }
-    }
-    hb_buf_dispose(&twilio);
-    hb_buf_dispose(&token);
+    if (ok)
+        hb_sign_lines(v, &ps, mac, maclen, out);
+    hb_buf_dispose(&scratch);
     return ok ? 0 : -1;
 }
 

@@ -6,28 +6,16 @@
 
 #include "config.h"
 #include "request.h"
+#include "scheme.h"
 
 typedef struct hb_verifier hb_verifier_t;
 
-/** What a provider preset needs in its `verify:` (HB_PRESET_* bits). */
-enum {
-    HB_PRESET_SECRET = 1,       /* secret(s) compulsory */
-    HB_PRESET_PUBLIC_KEY = 2,   /* publicKey(s) compulsory */
-    HB_PRESET_KEY_EITHER = 4,   /* secret(s), publicKey(s) or both (standard-webhooks, svix) */
-    HB_PRESET_PUBLIC_URL = 8,   /* server.publicUrl compulsory (the URL is signed) */
-    HB_PRESET_VERIFY_TOKEN = 16 /* verifyToken compulsory (a GET handshake compares it) */
-};
+/** A provider preset is its scheme row (scheme.h): config.c reads .name, .id_header and .needs (HB_PRESET_* bits). */
+typedef hb_scheme_t hb_preset_info_t;
 
-/** A provider preset's name, delivery-id header (lower-case, NULL if none) and needs. */
-typedef struct hb_preset_info {
-    const char *name;
-    const char *id_header;
-    unsigned needs;
-} hb_preset_info_t;
-
-/** The preset of that name, or NULL. */
+/** The preset of that name, or NULL (hb_scheme_find). */
 const hb_preset_info_t *hb_preset_find(const char *name);
-/** The preset names, comma-separated, for error messages. */
+/** The preset names, comma-separated, for error messages (hb_scheme_names). */
 const char *hb_preset_names(void);
 
 /**
@@ -35,6 +23,13 @@ const char *hb_preset_names(void);
  * err (never a secret). Setup thread.
  */
 hb_verifier_t *hb_verifier_new(const hb_verify_config_t *cfg, char *err, size_t errlen);
+/**
+ * Builds a verifier for scheme (copied; its strings are borrowed and must outlive the verifier) with the secrets,
+ * public keys, tolerance, publicUrl and verifyToken of cfg (its none, plugin, provider, headerName, algorithm and
+ * encoding are not read); hb_verifier_scheme() reports scheme->name. NULL on error, reason in err. Setup thread.
+ */
+hb_verifier_t *hb_verifier_new_scheme(const hb_scheme_t *scheme, const hb_verify_config_t *cfg, char *err,
+                                      size_t errlen);
 /** Accepts NULL. */
 void hb_verifier_free(hb_verifier_t *v);
 /**

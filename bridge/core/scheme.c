@@ -1,0 +1,222 @@
+/* bridge/core/scheme.c: the provider presets as a table of schemes, their vocabulary, and the template parser. */
+#include "scheme.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+#define S HB_PRESET_SECRET
+#define P HB_PRESET_PUBLIC_KEY
+#define E HB_PRESET_KEY_EITHER
+#define U HB_PRESET_PUBLIC_URL
+#define T HB_PRESET_VERIFY_TOKEN
+/* One preset per line reads as a table; a member left out is its zero: no prefix, hex, raw secret, no public key,
+   no timestamp header, seconds, not timestamped, no handshake, no checks. */
+/* clang-format off */
+static const hb_scheme_t hb_schemes[] = {
+    {.name = "github",            .id_header = "x-github-delivery",          .needs = S,     .signature_header = "X-Hub-Signature-256",                    .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256=", .sign_prefix = 1},                          .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX},
+    {.name = "stripe",            .id_header = NULL,                         .needs = S,     .signature_header = "Stripe-Signature",                       .split = {.kind = HB_SPLIT_PAIRS, .separator = ',', .timestamp_key = "t", .signature_key = "v1"},  .signed_content = "{timestamp}.{body}",      .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                  .timestamped = 1},
+    {.name = "slack",             .id_header = NULL,                         .needs = S,     .signature_header = "X-Slack-Signature",                      .split = {.kind = HB_SPLIT_PLAIN, .required_prefix = "v0="},                                       .signed_content = "v0:{timestamp}:{body}",   .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,    .timestamp_header = "x-slack-request-timestamp",              .timestamped = 1,                                                                    .handshake = HB_HANDSHAKE_SLACK},
+    {.name = "shopify",           .id_header = "x-shopify-webhook-id",       .needs = S,     .signature_header = "X-Shopify-Hmac-Sha256",                  .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256="},                                            .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_BASE64},
+    {.name = "standard-webhooks", .id_header = "webhook-id",                 .needs = E,     .signature_header = "Webhook-Signature",                      .split = {.kind = HB_SPLIT_LIST, .separator = ' ', .signature_key = "v1", .ed25519_key = "v1a"},   .signed_content = "{id}.{timestamp}.{body}", .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_BASE64, .timestamp_header = "webhook-timestamp",                      .timestamped = 1, .secret_form = HB_SECRET_WHSEC, .public_key_form = HB_PUBKEY_WHPK},
+    {.name = "svix",              .id_header = "svix-id",                    .needs = E,     .signature_header = "Svix-Signature",                         .split = {.kind = HB_SPLIT_LIST, .separator = ' ', .signature_key = "v1", .ed25519_key = "v1a"},   .signed_content = "{id}.{timestamp}.{body}", .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_BASE64, .timestamp_header = "svix-timestamp",                         .timestamped = 1, .secret_form = HB_SECRET_WHSEC, .public_key_form = HB_PUBKEY_WHPK},
+    {.name = "twilio",            .id_header = "i-twilio-idempotency-token", .needs = S | U, .signature_header = "X-Twilio-Signature",                     .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha1="},                                              .signed_content = "{url}{form:sorted}",      .algorithm = HB_ALG_SHA1,       .encoding = HB_ENCODING_BASE64,                                                                                                                                                                                       .checks = HB_CHECK_BODY_SHA256},
+    {.name = "zoom",              .id_header = NULL,                         .needs = S,     .signature_header = "X-Zm-Signature",                         .split = {.kind = HB_SPLIT_PLAIN, .required_prefix = "v0="},                                       .signed_content = "v0:{timestamp}:{body}",   .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,    .timestamp_header = "x-zm-request-timestamp",                 .timestamped = 1,                                                                    .handshake = HB_HANDSHAKE_ZOOM},
+    {.name = "meta",              .id_header = NULL,                         .needs = S | T, .signature_header = "X-Hub-Signature-256",                    .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256=", .sign_prefix = 1},                          .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                                                                                                       .handshake = HB_HANDSHAKE_META},
+    {.name = "discord",           .id_header = NULL,                         .needs = P,     .signature_header = "X-Signature-Ed25519",                    .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "{timestamp}{body}",       .algorithm = HB_ALG_ED25519,    .encoding = HB_ENCODING_HEX,    .timestamp_header = "x-signature-timestamp",                  .timestamped = 1,                                 .public_key_form = HB_PUBKEY_HEX,  .handshake = HB_HANDSHAKE_DISCORD},
+    {.name = "sendgrid",          .id_header = NULL,                         .needs = P,     .signature_header = "X-Twilio-Email-Event-Webhook-Signature", .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "{timestamp}{body}",       .algorithm = HB_ALG_ECDSA_P256, .encoding = HB_ENCODING_BASE64, .timestamp_header = "x-twilio-email-event-webhook-timestamp", .timestamped = 1,                                 .public_key_form = HB_PUBKEY_SPKI},
+    {.name = "linear",            .id_header = "linear-delivery",            .needs = S,     .signature_header = "Linear-Signature",                       .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256="},                                            .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX},
+    {.name = "intercom",          .id_header = NULL,                         .needs = S,     .signature_header = "X-Hub-Signature",                        .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha1=", .sign_prefix = 1},                            .signed_content = "{body}",                  .algorithm = HB_ALG_SHA1,       .encoding = HB_ENCODING_HEX},
+    {.name = "paddle",            .id_header = NULL,                         .needs = S,     .signature_header = "Paddle-Signature",                       .split = {.kind = HB_SPLIT_PAIRS, .separator = ';', .timestamp_key = "ts", .signature_key = "h1"}, .signed_content = "{timestamp}:{body}",      .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                  .timestamped = 1},
+    {.name = "gitlab",            .id_header = "idempotency-key",            .needs = S,     .signature_header = "X-Gitlab-Token",                         .split = {.kind = HB_SPLIT_TOKEN},                                                                 .signed_content = NULL,                      .algorithm = HB_ALG_NONE},
+    {.name = "mailgun",           .id_header = NULL,                         .needs = S,     .signature_header = NULL,                                     .split = {.kind = HB_SPLIT_BODY},                                                                  .signed_content = "{timestamp}{token}",      .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                  .timestamped = 1,                                                                                                       .checks = HB_CHECK_TOKEN_REPLAY},
+    {.name = "dropbox",           .id_header = NULL,                         .needs = S,     .signature_header = "X-Dropbox-Signature",                    .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256="},                                            .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                                                                                                       .handshake = HB_HANDSHAKE_DROPBOX},
+};
+/* clang-format on */
+#undef S
+#undef P
+#undef E
+#undef U
+#undef T
+
+const hb_scheme_t *hb_scheme_find(const char *name)
+{
+    for (size_t i = 0; i < HB_ARRAY_SIZE(hb_schemes); i++)
+        if (strcmp(hb_schemes[i].name, name) == 0)
+            return &hb_schemes[i];
+    return NULL;
+}
+
+const hb_scheme_t *hb_scheme_at(size_t i)
+{
+    return i < HB_ARRAY_SIZE(hb_schemes) ? &hb_schemes[i] : NULL;
+}
+
+/* The names, joined once: written by the one call that runs hb_names_build, read-only afterwards. */
+static pthread_once_t hb_names_once = PTHREAD_ONCE_INIT;
+static char *hb_names;
+
+static void hb_names_build(void)
+{
+    hb_buf_t b;
+    hb_buf_init(&b);
+    for (size_t i = 0; i < HB_ARRAY_SIZE(hb_schemes); i++)
+        hb_buf_printf(&b, "%s%s", i > 0 ? ", " : "", hb_schemes[i].name);
+    hb_names = hb_buf_release(&b);
+}
+
+const char *hb_scheme_names(void)
+{
+    pthread_once(&hb_names_once, hb_names_build);
+    return hb_names;
+}
+
+/* ---- the vocabulary ---- */
+
+static const char *const hb_split_words[] = {[HB_SPLIT_PLAIN] = "plain",
+                                             [HB_SPLIT_PAIRS] = "pairs",
+                                             [HB_SPLIT_LIST] = "list",
+                                             [HB_SPLIT_TOKEN] = "token",
+                                             [HB_SPLIT_BODY] = "body"};
+static const char *const hb_alg_words[] = {
+    [HB_ALG_NONE] = "none",     [HB_ALG_SHA1] = "sha1",       [HB_ALG_SHA256] = "sha256",
+    [HB_ALG_SHA512] = "sha512", [HB_ALG_ED25519] = "ed25519", [HB_ALG_ECDSA_P256] = "ecdsa-p256"};
+static const char *const hb_enc_words[] = {
+    [HB_ENCODING_HEX] = "hex", [HB_ENCODING_BASE64] = "base64", [HB_ENCODING_BASE64URL] = "base64url"};
+static const char *const hb_secret_words[] = {[HB_SECRET_RAW] = "raw", [HB_SECRET_WHSEC] = "whsec"};
+static const char *const hb_pubkey_words[] = {
+    [HB_PUBKEY_NONE] = "none", [HB_PUBKEY_HEX] = "hex", [HB_PUBKEY_WHPK] = "whpk", [HB_PUBKEY_SPKI] = "spki"};
+static const char *const hb_unit_words[] = {[HB_TS_SECONDS] = "seconds", [HB_TS_MILLISECONDS] = "milliseconds"};
+static const char *const hb_handshake_words[] = {
+    [HB_HANDSHAKE_NONE] = "none", [HB_HANDSHAKE_SLACK] = "slack",     [HB_HANDSHAKE_ZOOM] = "zoom",
+    [HB_HANDSHAKE_META] = "meta", [HB_HANDSHAKE_DISCORD] = "discord", [HB_HANDSHAKE_DROPBOX] = "dropbox"};
+/* flags: the word of bit i */
+static const char *const hb_needs_words[] = {"secret", "publicKey", "keyEither", "publicUrl", "verifyToken"};
+static const char *const hb_check_words[] = {"bodySHA256", "tokenReplay"};
+
+typedef struct hb_words {
+    const char *const *words;
+    size_t n;
+} hb_words_t;
+
+static const hb_words_t hb_fields[] = {
+    [HB_FIELD_SPLIT] = {hb_split_words, HB_ARRAY_SIZE(hb_split_words)},
+    [HB_FIELD_ALGORITHM] = {hb_alg_words, HB_ARRAY_SIZE(hb_alg_words)},
+    [HB_FIELD_ENCODING] = {hb_enc_words, HB_ARRAY_SIZE(hb_enc_words)},
+    [HB_FIELD_SECRET_FORM] = {hb_secret_words, HB_ARRAY_SIZE(hb_secret_words)},
+    [HB_FIELD_PUBLIC_KEY_FORM] = {hb_pubkey_words, HB_ARRAY_SIZE(hb_pubkey_words)},
+    [HB_FIELD_TIMESTAMP_UNIT] = {hb_unit_words, HB_ARRAY_SIZE(hb_unit_words)},
+    [HB_FIELD_HANDSHAKE] = {hb_handshake_words, HB_ARRAY_SIZE(hb_handshake_words)},
+    [HB_FIELD_NEEDS] = {hb_needs_words, HB_ARRAY_SIZE(hb_needs_words)},
+    [HB_FIELD_CHECKS] = {hb_check_words, HB_ARRAY_SIZE(hb_check_words)},
+};
+
+const char *hb_scheme_word(hb_scheme_field_t field, int value)
+{
+    if ((size_t)field >= HB_ARRAY_SIZE(hb_fields) || value < 0 || (size_t)value >= hb_fields[field].n)
+        return NULL;
+    return hb_fields[field].words[value];
+}
+
+int hb_scheme_value(hb_scheme_field_t field, const char *word)
+{
+    if ((size_t)field >= HB_ARRAY_SIZE(hb_fields))
+        return -1;
+    for (size_t i = 0; i < hb_fields[field].n; i++)
+        if (strcmp(hb_fields[field].words[i], word) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *hb_scheme_words(hb_scheme_field_t field, char *buf, size_t size)
+{
+    size_t off = 0;
+    if (size > 0)
+        buf[0] = '\0';
+    for (size_t i = 0; (size_t)field < HB_ARRAY_SIZE(hb_fields) && i < hb_fields[field].n && off < size; i++) {
+        int n = snprintf(buf + off, size - off, "%s%s", i > 0 ? ", " : "", hb_fields[field].words[i]);
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+    return buf;
+}
+
+/* ---- the template of what is signed ---- */
+
+static const struct {
+    const char *name;
+    hb_part_kind_t kind;
+} hb_part_names[] = {
+    {"body", HB_PART_BODY}, {"timestamp", HB_PART_TIMESTAMP},     {"id", HB_PART_ID},
+    {"url", HB_PART_URL},   {"form:sorted", HB_PART_FORM_SORTED}, {"token", HB_PART_TOKEN},
+};
+
+/* The kind named by name[0..len), or -1. */
+static int hb_part_lookup(const char *name, size_t len)
+{
+    for (size_t i = 0; i < HB_ARRAY_SIZE(hb_part_names); i++)
+        if (strlen(hb_part_names[i].name) == len && memcmp(hb_part_names[i].name, name, len) == 0)
+            return (int)hb_part_names[i].kind;
+    return -1;
+}
+
+/* Appends a part; 0, or -1 with the reason when max parts are there already. */
+static int hb_part_push(hb_scheme_part_t *parts, size_t max, size_t *n, hb_scheme_part_t part, char *err, size_t errlen)
+{
+    if (*n == max) {
+        snprintf(err, errlen, "signed content has more than %zu parts", max);
+        return -1;
+    }
+    parts[(*n)++] = part;
+    return 0;
+}
+
+int hb_scheme_template_parse(const char *text, hb_scheme_part_t *parts, size_t max, char *err, size_t errlen)
+{
+    size_t n = 0, len = text != NULL ? strlen(text) : 0;
+    int form_seen = 0;
+    if (len == 0) {
+        snprintf(err, errlen, "signed content is empty (write the parts that are signed, such as {body})");
+        return -1;
+    }
+    for (size_t i = 0; i < len;) {
+        if (text[i] == '}') {
+            snprintf(err, errlen, "signed content \"%s\": the '}' at character %zu closes no '{'", text, i + 1);
+            return -1;
+        }
+        if (text[i] != '{') { /* literal text up to the next brace */
+            size_t end = i + strcspn(text + i, "{}");
+            if (hb_part_push(parts, max, &n, (hb_scheme_part_t){HB_PART_LITERAL, text + i, end - i}, err, errlen) != 0)
+                return -1;
+            i = end;
+            continue;
+        }
+        size_t close = i + 1 + strcspn(text + i + 1, "{}");
+        if (text[close] != '}') {
+            snprintf(err, errlen, "signed content \"%s\": the '{' at character %zu is not closed", text, i + 1);
+            return -1;
+        }
+        int kind = hb_part_lookup(text + i + 1, close - i - 1);
+        if (kind < 0) {
+            char known[128] = "";
+            for (size_t k = 0, off = 0; k < HB_ARRAY_SIZE(hb_part_names) && off < sizeof(known); k++)
+                off += (size_t)snprintf(known + off, sizeof(known) - off, "%s{%s}", k > 0 ? ", " : "",
+                                        hb_part_names[k].name);
+            snprintf(err, errlen, "signed content \"%s\": unknown part {%.*s} (known: %s)", text, (int)(close - i - 1),
+                     text + i + 1, known);
+            return -1;
+        }
+        if (kind == HB_PART_FORM_SORTED && form_seen++) {
+            snprintf(err, errlen, "signed content \"%s\": {form:sorted} may appear once", text);
+            return -1;
+        }
+        if (hb_part_push(parts, max, &n, (hb_scheme_part_t){(hb_part_kind_t)kind, text + i, close + 1 - i}, err,
+                         errlen) != 0)
+            return -1;
+        i = close + 1;
+    }
+    return (int)n;
+}
