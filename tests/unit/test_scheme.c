@@ -1,0 +1,374 @@
+/* tests/unit/test_scheme.c: the scheme table (scheme.h): the template parser, the vocabulary, the rows' invariants,
+   and, for every row hookbridge can sign, that what `hookbridge sign` prints verifies. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scheme.h"
+#include "tap.h"
+#include "verify.h"
+
+/* ---- the template parser ---- */
+
+/* The parts as text: "lit(v0:) timestamp lit(:) body". */
+static void describe(const hb_scheme_part_t *parts, int n, char *out, size_t size)
+{
+    static const char *const names[] = {
+        [HB_PART_LITERAL] = "lit", [HB_PART_BODY] = "body", [HB_PART_TIMESTAMP] = "timestamp",
+        [HB_PART_ID] = "id",       [HB_PART_URL] = "url",   [HB_PART_FORM_SORTED] = "form:sorted",
+        [HB_PART_TOKEN] = "token"};
+    size_t off = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n && off < size; i++) {
+        if (parts[i].kind == HB_PART_LITERAL)
+            off += (size_t)snprintf(out + off, size - off, "%slit(%.*s)", i > 0 ? " " : "", (int)parts[i].len,
+                                    parts[i].text);
+        else
+            off += (size_t)snprintf(out + off, size - off, "%s%s", i > 0 ? " " : "", names[parts[i].kind]);
+    }
+}
+
+static const struct {
+    const char *text;
+    const char *parts; /* NULL: an error */
+    const char *err;   /* the error, exactly */
+} templates[] = {
+    {"{body}", "body", NULL},
+    {"{timestamp}.{body}", "timestamp lit(.) body", NULL},
+    {"v0:{timestamp}:{body}", "lit(v0:) timestamp lit(:) body", NULL},
+    {"{id}.{timestamp}.{body}", "id lit(.) timestamp lit(.) body", NULL},
+    {"{timestamp}:{body}", "timestamp lit(:) body", NULL},
+    {"{timestamp}{body}", "timestamp body", NULL},
+    {"{url}{form:sorted}", "url form:sorted", NULL},
+    {"{timestamp}{token}", "timestamp token", NULL},
+    {"literal only", "lit(literal only)", NULL},
+    {"a{body}b", "lit(a) body lit(b)", NULL},
+    {"{body}{body}", "body body", NULL},
+    {"", NULL, "signed content is empty (write the parts that are signed, such as {body})"},
+    {"{bdy}", NULL,
+     "signed content \"{bdy}\": unknown part {bdy} (known: {body}, {timestamp}, {id}, {url}, {form:sorted}, {token})"},
+    {"{}", NULL,
+     "signed content \"{}\": unknown part {} (known: {body}, {timestamp}, {id}, {url}, {form:sorted}, {token})"},
+    {"{Body}", NULL,
+     "signed content \"{Body}\": unknown part {Body} (known: {body}, {timestamp}, {id}, {url}, {form:sorted}, "
+     "{token})"},
+    {"{ body }", NULL,
+     "signed content \"{ body }\": unknown part { body } (known: {body}, {timestamp}, {id}, {url}, {form:sorted}, "
+     "{token})"},
+    {"{form}", NULL,
+     "signed content \"{form}\": unknown part {form} (known: {body}, {timestamp}, {id}, {url}, {form:sorted}, "
+     "{token})"},
+    {"{timestamp.{body}", NULL, "signed content \"{timestamp.{body}\": the '{' at character 1 is not closed"},
+    {"{body", NULL, "signed content \"{body\": the '{' at character 1 is not closed"},
+    {"x.{", NULL, "signed content \"x.{\": the '{' at character 3 is not closed"},
+    {"body}", NULL, "signed content \"body}\": the '}' at character 5 closes no '{'"},
+    {"{body}}", NULL, "signed content \"{body}}\": the '}' at character 7 closes no '{'"},
+    {"}{body}", NULL, "signed content \"}{body}\": the '}' at character 1 closes no '{'"},
+    {"{form:sorted}{form:sorted}", NULL,
+     "signed content \"{form:sorted}{form:sorted}\": {form:sorted} may appear once"},
+    {"{id}.{id}.{id}.{id}.{id}", NULL, "signed content has more than 8 parts"},
+};
+
+static void test_templates(void)
+{
+    for (size_t i = 0; i < HB_ARRAY_SIZE(templates); i++) {
+        hb_scheme_part_t parts[HB_SCHEME_MAX_PARTS];
+        char err[256] = "", got[512] = "";
+        int n = hb_scheme_template_parse(templates[i].text, parts, HB_ARRAY_SIZE(parts), err, sizeof(err));
+        if (templates[i].parts != NULL) {
+            describe(parts, n, got, sizeof(got));
+            is_str(n > 0 ? got : err, templates[i].parts, "template \"%s\": its parts", templates[i].text);
+        } else {
+            is_int(n, -1, "template \"%s\" is refused", templates[i].text);
+            is_str(err, templates[i].err, "template \"%s\": the reason", templates[i].text);
+        }
+    }
+    char err[64] = "";
+    is_int(hb_scheme_template_parse(NULL, NULL, 0, err, sizeof(err)), -1, "a NULL template is refused");
+    hb_scheme_part_t one[1];
+    is_int(hb_scheme_template_parse("{timestamp}.", one, 1, err, sizeof(err)), -1, "max is kept");
+    is_str(err, "signed content has more than 1 parts", "max: the reason");
+}
+
+/* ---- the table ---- */
+
+static void *names_thread(void *arg)
+{
+    (void)arg;
+    return (void *)hb_scheme_names();
+}
+
+static void test_table(void)
+{
+    static const char names[] = "github, stripe, slack, shopify, standard-webhooks, svix, twilio, zoom, meta, discord, "
+                                "sendgrid, linear, intercom, paddle, gitlab, mailgun, dropbox";
+    pthread_t t[8];
+    for (size_t i = 0; i < HB_ARRAY_SIZE(t); i++)
+        pthread_create(&t[i], NULL, names_thread, NULL);
+    const char *first = NULL;
+    int same = 1;
+    for (size_t i = 0; i < HB_ARRAY_SIZE(t); i++) {
+        void *got;
+        pthread_join(t[i], &got);
+        first = first != NULL ? first : got;
+        same = same && got == first;
+    }
+    ok(same, "hb_scheme_names: one string for every thread that asked at once");
+    is_str(first, names, "hb_scheme_names: the names in table order");
+    is_str(hb_preset_names(), names, "hb_preset_names is the same list");
+
+    size_t n = 0;
+    for (const hb_scheme_t *s; (s = hb_scheme_at(n)) != NULL; n++) {
+        ok(hb_scheme_find(s->name) == s, "row %zu (%s): hb_scheme_find finds it", n, s->name);
+        ok(hb_preset_find(s->name) == s, "row %zu (%s): hb_preset_find finds it", n, s->name);
+        /* the invariants a row of the table keeps */
+        hb_scheme_part_t parts[HB_SCHEME_MAX_PARTS];
+        char err[256] = "";
+        int np = s->split.kind == HB_SPLIT_TOKEN
+                     ? 0
+                     : hb_scheme_template_parse(s->signed_content, parts, HB_ARRAY_SIZE(parts), err, sizeof(err));
+        ok(np >= 0, "%s: its signed content parses (%s)", s->name, err);
+        int uses_id = 0, uses_ts = 0, uses_token = 0;
+        for (int i = 0; i < np; i++) {
+            uses_id |= parts[i].kind == HB_PART_ID;
+            uses_ts |= parts[i].kind == HB_PART_TIMESTAMP;
+            uses_token |= parts[i].kind == HB_PART_TOKEN;
+        }
+        ok(!uses_id || s->id_header != NULL, "%s: {id} comes with an idHeader", s->name);
+        int ts_source =
+            s->timestamp_header != NULL || s->split.kind == HB_SPLIT_PAIRS || s->split.kind == HB_SPLIT_BODY;
+        ok(!(uses_ts || s->timestamped) || ts_source, "%s: a signed or checked timestamp has a source", s->name);
+        ok(!uses_token || s->split.kind == HB_SPLIT_BODY, "%s: {token} only with a body split", s->name);
+        ok((s->signature_header == NULL) == (s->split.kind == HB_SPLIT_BODY), "%s: a header unless a body split",
+           s->name);
+        ok(s->id_header == NULL ||
+               strspn(s->id_header, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s->id_header),
+           "%s: idHeader is lower-case", s->name);
+        ok(s->timestamp_header == NULL ||
+               strspn(s->timestamp_header, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s->timestamp_header),
+           "%s: timestampHeader is lower-case", s->name);
+        int asym = s->algorithm == HB_ALG_ED25519 || s->algorithm == HB_ALG_ECDSA_P256;
+        ok(!asym || (s->public_key_form != HB_PUBKEY_NONE && (s->needs & HB_PRESET_PUBLIC_KEY)),
+           "%s: a signature algorithm takes a public key", s->name);
+        ok((s->public_key_form != HB_PUBKEY_NONE) == ((s->needs & (HB_PRESET_PUBLIC_KEY | HB_PRESET_KEY_EITHER)) != 0),
+           "%s: a public key form exactly when a public key is wanted", s->name);
+        ok((s->split.kind == HB_SPLIT_TOKEN) == (s->algorithm == HB_ALG_NONE), "%s: no algorithm exactly for a token",
+           s->name);
+        ok(s->split.kind != HB_SPLIT_PAIRS ||
+               (s->split.separator != '\0' && s->split.timestamp_key != NULL && s->split.signature_key != NULL),
+           "%s: pairs name their separator and keys", s->name);
+        ok(s->split.kind != HB_SPLIT_LIST || (s->split.separator != '\0' && s->split.signature_key != NULL),
+           "%s: a list names its separator and key", s->name);
+        ok(!(s->checks & HB_CHECK_TOKEN_REPLAY) || uses_token, "%s: tokenReplay goes with {token}", s->name);
+        ok(!(s->needs & HB_PRESET_PUBLIC_URL) == !(np > 0 && parts[0].kind == HB_PART_URL),
+           "%s: publicUrl is needed exactly when {url} is signed", s->name);
+    }
+    is_int(n, 17, "17 presets");
+    ok(hb_scheme_find("nosuch") == NULL && hb_scheme_find("") == NULL && hb_scheme_find("GitHub") == NULL,
+       "hb_scheme_find: unknown names, and names in another case, are NULL");
+}
+
+/* ---- the vocabulary ---- */
+
+static const struct {
+    hb_scheme_field_t field;
+    const char *words;
+} vocabulary[] = {
+    {HB_FIELD_SPLIT, "plain, pairs, list, token, body"},
+    {HB_FIELD_ALGORITHM, "none, sha1, sha256, sha512, ed25519, ecdsa-p256"},
+    {HB_FIELD_ENCODING, "hex, base64, base64url"},
+    {HB_FIELD_SECRET_FORM, "raw, whsec"},
+    {HB_FIELD_PUBLIC_KEY_FORM, "none, hex, whpk, spki"},
+    {HB_FIELD_TIMESTAMP_UNIT, "seconds, milliseconds"},
+    {HB_FIELD_HANDSHAKE, "none, slack, zoom, meta, discord, dropbox"},
+    {HB_FIELD_NEEDS, "secret, publicKey, keyEither, publicUrl, verifyToken"},
+    {HB_FIELD_CHECKS, "bodySHA256, tokenReplay"},
+};
+
+static void test_vocabulary(void)
+{
+    for (size_t i = 0; i < HB_ARRAY_SIZE(vocabulary); i++) {
+        char buf[256];
+        is_str(hb_scheme_words(vocabulary[i].field, buf, sizeof(buf)), vocabulary[i].words, "field %d: its words",
+               (int)vocabulary[i].field);
+        int v = 0;
+        for (const char *w; (w = hb_scheme_word(vocabulary[i].field, v)) != NULL; v++)
+            is_int(hb_scheme_value(vocabulary[i].field, w), v, "field %d: \"%s\" reads back as %d",
+                   (int)vocabulary[i].field, w, v);
+        ok(v > 1, "field %d has words", (int)vocabulary[i].field);
+        is_int(hb_scheme_value(vocabulary[i].field, "SHA256"), -1, "field %d: an unknown word is -1",
+               (int)vocabulary[i].field);
+        ok(hb_scheme_word(vocabulary[i].field, -1) == NULL, "field %d: -1 has no word", (int)vocabulary[i].field);
+    }
+    is_str(hb_scheme_word(HB_FIELD_ALGORITHM, HB_ALG_ECDSA_P256), "ecdsa-p256", "ecdsa-p256");
+    is_int(hb_scheme_value(HB_FIELD_NEEDS, "publicUrl"), 3, "needs: publicUrl is bit 3");
+    is_int(1 << hb_scheme_value(HB_FIELD_NEEDS, "publicUrl"), HB_PRESET_PUBLIC_URL, "needs: bit 3 is publicUrl");
+    is_int(1 << hb_scheme_value(HB_FIELD_CHECKS, "tokenReplay"), HB_CHECK_TOKEN_REPLAY, "checks: tokenReplay's bit");
+    char small[8];
+    is_str(hb_scheme_words(HB_FIELD_ENCODING, small, sizeof(small)), "hex, ba", "words: cut to the buffer");
+    ok(hb_scheme_word((hb_scheme_field_t)99, 0) == NULL && hb_scheme_value((hb_scheme_field_t)99, "hex") == -1,
+       "an unknown field has no words");
+}
+
+/* ---- what `hookbridge sign` prints verifies ---- */
+
+typedef struct signed_req {
+    hb_header_t headers[8];
+    char lines[1024];
+    size_t n;
+    char body[512];
+    int body_signed; /* the body came from a "# ... {json}" line */
+} signed_req_t;
+
+/* Turns "Name: value\n" lines into lower-case headers (in place), and a "# ... {json}" line into the body. */
+static void apply_lines(signed_req_t *r, const char *lines, size_t len)
+{
+    memcpy(r->lines, lines, len);
+    r->lines[len] = '\0';
+    for (char *p = r->lines, *nl; *p != '\0' && r->n < HB_ARRAY_SIZE(r->headers); p = nl + 1) {
+        nl = strchr(p, '\n');
+        if (nl == NULL)
+            break;
+        *nl = '\0';
+        char *colon = strchr(p, ':'), *brace = strchr(p, '{');
+        if (p[0] == '#' && brace != NULL) {
+            snprintf(r->body, sizeof(r->body), "%s", brace);
+            r->body_signed = 1;
+            continue;
+        }
+        if (colon == NULL)
+            continue;
+        for (char *c = p; c < colon; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        r->headers[r->n++] = (hb_header_t){p, (size_t)(colon - p), colon + 2, strlen(colon + 2)};
+    }
+}
+
+static hb_status_t sign_and_check(const hb_verifier_t *v, const char *path, const char *ctype, const char *body,
+                                  int64_t sign_at, int64_t check_at, const char **reason, hb_buf_t *lines)
+{
+    signed_req_t r = {.n = 1};
+    snprintf(r.body, sizeof(r.body), "%s", body);
+    const char *q = strchr(path, '?');
+    hb_request_t req = {.method = "POST",
+                        .method_len = 4,
+                        .path = path,
+                        .path_len = strlen(path),
+                        .query_at = q != NULL ? (size_t)(q - path) : SIZE_MAX,
+                        .headers = r.headers,
+                        .num_headers = 1,
+                        .body = (const uint8_t *)r.body,
+                        .body_len = strlen(r.body),
+                        .received_at_ms = sign_at};
+    r.headers[0] = (hb_header_t){"content-type", 12, ctype, strlen(ctype)};
+    *reason = "cannot sign";
+    if (hb_verifier_sign_headers(v, &req, lines) != 0)
+        return HB_STATUS_UNAUTHORIZED;
+    apply_lines(&r, lines->base, lines->len);
+    if (r.body_signed)
+        r.headers[0] = (hb_header_t){"content-type", 12, "application/json", 16};
+    req.num_headers = r.n;
+    req.body_len = strlen(r.body);
+    req.received_at_ms = check_at;
+    *reason = "";
+    return hb_verifier_check(v, &req, reason);
+}
+
+static void test_sign_verifies(void)
+{
+    const int64_t at = 1700000000123;
+    for (size_t i = 0; hb_scheme_at(i) != NULL; i++) {
+        const hb_scheme_t *s = hb_scheme_at(i);
+        if (s->algorithm == HB_ALG_ED25519 || s->algorithm == HB_ALG_ECDSA_P256)
+            continue; /* hookbridge holds no private key */
+        int whsec = s->secret_form == HB_SECRET_WHSEC;
+        hb_secret_t secret = {whsec ? "whsec_c2VjcmV0LWJ5dGVz" : "secret", whsec ? 22 : 6};
+        hb_verify_config_t cfg = {.provider = (char *)s->name,
+                                  .secrets = &secret,
+                                  .num_secrets = 1,
+                                  .verify_token = "vt",
+                                  .public_url = "https://hooks.example.com/"};
+        char err[256] = "";
+        hb_verifier_t *v = hb_verifier_new(&cfg, err, sizeof(err));
+        if (!ok(v != NULL, "%s: a verifier with a secret (%s)", s->name, err))
+            continue;
+        static const struct {
+            const char *path, *ctype, *body;
+        } bodies[] = {{"/webhooks/x", "application/json", "{\"a\":1}"},
+                      {"/webhooks/x?q=1", "application/x-www-form-urlencoded", "b=2&a=1&a=1&c=%20x"}};
+        for (size_t b = 0; b < HB_ARRAY_SIZE(bodies); b++) {
+            const char *reason;
+            hb_buf_t lines;
+            hb_buf_init(&lines);
+            int64_t t = at + (int64_t)b * 1000; /* a token of its own each time (mailgun) */
+            hb_status_t st =
+                sign_and_check(v, bodies[b].path, bodies[b].ctype, bodies[b].body, t, t + 1000, &reason, &lines);
+            if (!is_int(st, HB_STATUS_OK, "%s, %s: what sign prints verifies (%s)", s->name, bodies[b].ctype, reason))
+                printf("#   %.*s\n", (int)lines.len, lines.base);
+            hb_buf_dispose(&lines);
+        }
+        hb_verifier_free(v);
+    }
+}
+
+/* ---- a scheme that is not a preset: what a user will declare ---- */
+
+static void test_own_scheme(void)
+{
+    const hb_scheme_t own = {
+        .name = "acme",
+        .id_header = "acme-delivery",
+        .needs = HB_PRESET_SECRET,
+        .signature_header = "Acme-Signature",
+        .split = {.kind = HB_SPLIT_PAIRS, .separator = '|', .timestamp_key = "time", .signature_key = "sig"},
+        .signed_content = "acme:{id}:{timestamp}:{body}",
+        .algorithm = HB_ALG_SHA512,
+        .encoding = HB_ENCODING_BASE64URL,
+        .timestamp_unit = HB_TS_MILLISECONDS,
+        .timestamped = 1};
+    hb_secret_t secret = {"k", 1};
+    hb_verify_config_t cfg = {.secrets = &secret, .num_secrets = 1, .tolerance_ms = 5000};
+    char err[256] = "";
+    hb_verifier_t *v = hb_verifier_new_scheme(&own, &cfg, err, sizeof(err));
+    if (ok(v != NULL, "a scheme of its own builds (%s)", err)) {
+        is_str(hb_verifier_scheme(v), "acme", "its scheme is its name");
+        hb_buf_t lines;
+        hb_buf_init(&lines);
+        const char *reason = "";
+        hb_status_t st =
+            sign_and_check(v, "/", "application/json", "{}", 1700000000123, 1700000004000, &reason, &lines);
+        is_int(st, HB_STATUS_OK, "it signs and verifies (%s)", reason);
+        ok(strstr(lines.base, "acme-delivery: msg_hookbridge_sign_1700000000123\nAcme-Signature: "
+                              "time=1700000000123|sig=") == lines.base,
+           "sign writes the id, then the pairs with a timestamp in milliseconds");
+        hb_buf_dispose(&lines);
+        hb_buf_init(&lines);
+        is_int(sign_and_check(v, "/", "application/json", "{}", 1700000000123, 1700000006000, &reason, &lines),
+               HB_STATUS_UNAUTHORIZED, "5.9 s later it is refused");
+        is_str(reason, "Timestamp outside tolerance", "the tolerance counts milliseconds");
+        hb_buf_dispose(&lines);
+        hb_verifier_free(v);
+    }
+    hb_scheme_t bad = own;
+    bad.id_header = NULL;
+    ok(hb_verifier_new_scheme(&bad, &cfg, err, sizeof(err)) == NULL, "{id} without idHeader is refused");
+    is_str(err, "signed content \"acme:{id}:{timestamp}:{body}\" has {id}: the scheme needs idHeader", "the reason");
+    bad = own;
+    bad.signed_content = "{timestamp}.{bdy}";
+    ok(hb_verifier_new_scheme(&bad, &cfg, err, sizeof(err)) == NULL, "an unknown part is refused");
+    is_str(err,
+           "signed content \"{timestamp}.{bdy}\": unknown part {bdy} (known: {body}, {timestamp}, {id}, {url}, "
+           "{form:sorted}, {token})",
+           "the parser's reason");
+}
+
+int main(void)
+{
+    test_templates();
+    test_table();
+    test_vocabulary();
+    test_sign_verifies();
+    test_own_scheme();
+    return done_testing();
+}
