@@ -13,7 +13,7 @@
 #include <yaml.h>
 
 #include "config_internal.h"
-#include "verify.h"
+#include "scheme.h"
 
 static const char *hb_sys_getenv(void *ctx, const char *name)
 {
@@ -113,7 +113,7 @@ static void hb_finish_endpoint(hb_loader_t *l, hb_config_t *cfg, hb_endpoint_con
     if (ep->id == NULL || !hb_endpoint_id_valid(ep->id))
         return; /* already reported */
     ep->topic = hb_render_topic(cfg->kafka.topic_template, ep->id);
-    const hb_preset_info_t *preset = ep->verify.provider != NULL ? hb_preset_find(ep->verify.provider) : NULL;
+    const hb_scheme_t *preset = ep->verify.provider != NULL ? hb_scheme_find(ep->verify.provider) : NULL;
     if (preset != NULL && ep->event_id_header == NULL && preset->id_header != NULL)
         ep->event_id_header = hb_xstrdup(preset->id_header); /* the provider's delivery id: retries keep it */
     if (!ep->dedupe_set && ep->event_id_header != NULL)      /* retries keep their id: catch them by default */

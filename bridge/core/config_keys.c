@@ -12,7 +12,7 @@
 #include "config_internal.h"
 #include "filter.h"
 #include "respond.h"
-#include "verify.h"
+#include "scheme.h"
 
 #define HB_SLOT(type, key, base) ((type *)(void *)((char *)(base) + (key)->offset))
 #define HB_SEEN(section, seen, name) ((seen)[hb_key_index(&(section), (name))])
@@ -387,7 +387,7 @@ static void hb_verify_plugin(hb_loader_t *l, yaml_node_t *node, hb_verify_config
 static void hb_verify_preset(hb_loader_t *l, yaml_node_t *node, hb_verify_config_t *v, yaml_node_t *const *seen,
                              int has_secret, int has_public)
 {
-    const hb_preset_info_t *preset = hb_preset_find(v->provider);
+    const hb_scheme_t *preset = hb_scheme_find(v->provider);
     yaml_node_t *fixed = HB_SEEN(hb_sec_verify, seen, "headerName");
     if (fixed == NULL)
         fixed = HB_SEEN(hb_sec_verify, seen, "algorithm");
@@ -414,9 +414,9 @@ static void hb_verify_preset(hb_loader_t *l, yaml_node_t *node, hb_verify_config
 static void hb_verify_check(hb_loader_t *l, yaml_node_t *node, void *base, yaml_node_t *const *seen)
 {
     hb_verify_config_t *v = base;
-    if (v->provider != NULL && hb_preset_find(v->provider) == NULL)
+    if (v->provider != NULL && hb_scheme_find(v->provider) == NULL)
         hb_errorf(l, HB_SEEN(hb_sec_verify, seen, "provider"), "verify.provider \"%s\" is not one of %s", v->provider,
-                  hb_preset_names());
+                  hb_scheme_names());
     int keys = hb_verify_keys(l, v, seen), has_secret = keys & 1, has_public = keys >> 1;
     yaml_node_t *symbol = HB_SEEN(hb_sec_verify, seen, "symbol"), *config = HB_SEEN(hb_sec_verify, seen, "config");
     if (HB_SEEN(hb_sec_verify, seen, "plugin") != NULL) {

@@ -22,16 +22,6 @@
 #include "json.h"
 #include "plugin.h"
 
-const hb_preset_info_t *hb_preset_find(const char *name)
-{
-    return hb_scheme_find(name);
-}
-
-const char *hb_preset_names(void)
-{
-    return hb_scheme_names();
-}
-
 /* ---- the verifier ---- */
 
 #define HB_MAX_CANDIDATES 8

@@ -10,14 +10,6 @@
 
 typedef struct hb_verifier hb_verifier_t;
 
-/** A provider preset is its scheme row (scheme.h): config.c reads .name, .id_header and .needs (HB_PRESET_* bits). */
-typedef hb_scheme_t hb_preset_info_t;
-
-/** The preset of that name, or NULL (hb_scheme_find). */
-const hb_preset_info_t *hb_preset_find(const char *name);
-/** The preset names, comma-separated, for error messages (hb_scheme_names). */
-const char *hb_preset_names(void);
-
 /**
  * Builds a verifier: digests and MACs fetched, keys decoded and set up, plugin loaded, once. NULL on error, reason in
  * err (never a secret). Setup thread.

@@ -116,12 +116,10 @@ static void test_table(void)
     }
     ok(same, "hb_scheme_names: one string for every thread that asked at once");
     is_str(first, names, "hb_scheme_names: the names in table order");
-    is_str(hb_preset_names(), names, "hb_preset_names is the same list");
 
     size_t n = 0;
     for (const hb_scheme_t *s; (s = hb_scheme_at(n)) != NULL; n++) {
         ok(hb_scheme_find(s->name) == s, "row %zu (%s): hb_scheme_find finds it", n, s->name);
-        ok(hb_preset_find(s->name) == s, "row %zu (%s): hb_preset_find finds it", n, s->name);
         /* the invariants a row of the table keeps */
         hb_scheme_part_t parts[HB_SCHEME_MAX_PARTS];
         char err[256] = "";
