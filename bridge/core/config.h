@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scheme.h"
 #include "util.h"
 
 typedef enum hb_hmac_alg { HB_HMAC_SHA1, HB_HMAC_SHA256, HB_HMAC_SHA512 } hb_hmac_alg_t;
@@ -30,7 +31,8 @@ typedef struct hb_secret {
  */
 typedef struct hb_verify_config {
     int none;             /* `verify: none`: every request is accepted (a warning is logged at start) */
-    char *provider;       /* a preset name (verify.h lists them); NULL: generic HMAC over the body */
+    char *provider;       /* a preset name (scheme.h lists them); NULL: `scheme`, or generic HMAC over the body */
+    hb_scheme_t *scheme;  /* `scheme`: a scheme declared in the file (its strings are the config's); NULL: none */
     char *header_name;    /* generic only: the header holding the signature, e.g. X-Cal-Signature-256 */
     hb_secret_t *secrets; /* `secret`, `secrets` or `secretFile`; an empty one fails requests with "Missing secret" */
     size_t num_secrets;

@@ -24,8 +24,8 @@ static const char *const hb_w_durability[] = {"kafka", "spool", NULL};
 static const char *const hb_w_algorithm[] = {"sha1", "sha256", "sha512", NULL};  /* hb_hmac_alg_t's order */
 static const char *const hb_w_encoding[] = {"hex", "base64", "base64url", NULL}; /* hb_sig_encoding_t's order */
 
-static const hb_section_t hb_sec_endpoint, hb_sec_verify, hb_sec_respond, hb_sec_response, hb_sec_trigger,
-    hb_sec_example, hb_sec_server, hb_sec_tls, hb_sec_admin, hb_sec_kafka, hb_sec_log, hb_sec_spool;
+static const hb_section_t hb_sec_endpoint, hb_sec_verify, hb_sec_scheme, hb_sec_split, hb_sec_respond, hb_sec_response,
+    hb_sec_trigger, hb_sec_example, hb_sec_server, hb_sec_tls, hb_sec_admin, hb_sec_kafka, hb_sec_log, hb_sec_spool;
 
 /* ---- values of a shape of their own ---- */
 
@@ -265,6 +265,145 @@ static const hb_key_t hb_spool_keys[] = {
 static const hb_section_t hb_sec_spool = {"spool.", "spool", NULL, hb_spool_keys, HB_ARRAY_SIZE(hb_spool_keys), NULL, NULL};
 /* clang-format on */
 
+/* ---- verify.scheme: a scheme declared in the file, in the words of scheme.h's rows ---- */
+
+/* split.separator: one character. */
+static void hb_separator_parse(hb_loader_t *l, const hb_key_t *key, const char *what, yaml_node_t *node, void *base)
+{
+    char *s = hb_get_str(l, node, what);
+    if (s != NULL && strlen(s) == 1)
+        *HB_SLOT(char, key, base) = s[0];
+    else if (s != NULL)
+        hb_errorf(l, node, "%s must be one character (\",\", \";\" or \" \"), not \"%s\"", what, s);
+    free(s);
+}
+
+/* checks: a list of scheme.h's check words, stored as their flags. */
+static void hb_checks_parse(hb_loader_t *l, const hb_key_t *key, const char *what, yaml_node_t *node, void *base)
+{
+    char **list = NULL, words[128];
+    size_t n = 0;
+    hb_get_str_list(l, node, what, 1, &list, &n);
+    unsigned flags = 0;
+    for (size_t i = 0; i < n; i++) {
+        int bit = hb_scheme_value(HB_FIELD_CHECKS, list[i]);
+        if (bit < 0)
+            hb_errorf(l, node, "%s: \"%s\" is not one of %s", what, list[i],
+                      hb_scheme_words(HB_FIELD_CHECKS, words, sizeof(words)));
+        else
+            flags |= 1u << bit;
+        free(list[i]);
+    }
+    free(list);
+    *HB_SLOT(unsigned, key, base) = flags;
+}
+
+/* What the split's kind needs of its other keys, and what the scheme then needs of verify's keys. */
+static void hb_scheme_check(hb_loader_t *l, yaml_node_t *node, void *base, yaml_node_t *const *seen)
+{
+    hb_scheme_t *s = base;
+    const hb_split_t *sp = &s->split;
+    static const char *const kinds[] = {[HB_SPLIT_PLAIN] = "plain",
+                                        [HB_SPLIT_PAIRS] = "pairs",
+                                        [HB_SPLIT_LIST] = "list",
+                                        [HB_SPLIT_TOKEN] = "token",
+                                        [HB_SPLIT_BODY] = "body"};
+    if (sp->kind != HB_SPLIT_BODY && (s->signature_header == NULL || *s->signature_header == '\0'))
+        hb_errorf(l, node, "verify.scheme needs signatureHeader (the header that carries the signature)");
+    if (sp->kind == HB_SPLIT_PAIRS && (sp->timestamp_key == NULL || sp->signature_key == NULL))
+        hb_errorf(l, node, "verify.scheme.split of kind pairs needs timestampKey and signatureKey (t, v1)");
+    if (sp->kind == HB_SPLIT_LIST && sp->signature_key == NULL && sp->ed25519_key == NULL)
+        hb_errorf(l, node, "verify.scheme.split of kind list needs signatureKey or ed25519Key (v1, v1a)");
+    if ((sp->kind == HB_SPLIT_PAIRS || sp->kind == HB_SPLIT_LIST) && sp->separator == '\0')
+        hb_errorf(l, node, "verify.scheme.split of kind %s needs separator (\",\", \";\" or \" \")", kinds[sp->kind]);
+    if (sp->kind == HB_SPLIT_TOKEN) {
+        if (s->signed_content != NULL || s->algorithm != HB_ALG_NONE)
+            hb_errorf(l, node, "verify.scheme.split of kind token signs nothing: it takes no signed or algorithm");
+        s->needs = HB_PRESET_SECRET;
+        return;
+    }
+    char err[256];
+    hb_scheme_part_t parts[HB_SCHEME_MAX_PARTS] = {{HB_PART_LITERAL, NULL, 0}};
+    int n = -1;
+    if (s->signed_content == NULL)
+        hb_errorf(l, node, "verify.scheme needs signed (what is signed, such as \"{timestamp}.{body}\")");
+    else if ((n = hb_scheme_template_parse(s->signed_content, parts, HB_SCHEME_MAX_PARTS, err, sizeof(err))) < 0)
+        hb_errorf(l, HB_SEEN(hb_sec_scheme, seen, "signed"), "verify.scheme.%s", err);
+    int url = 0, ts = 0, id = 0;
+    for (int i = 0; i < n; i++) {
+        url |= parts[i].kind == HB_PART_URL;
+        ts |= parts[i].kind == HB_PART_TIMESTAMP;
+        id |= parts[i].kind == HB_PART_ID;
+    }
+    if (id && s->id_header == NULL)
+        hb_errorf(l, node, "verify.scheme signs {id}: it needs idHeader (the header of the delivery id)");
+    if ((ts || s->timestamped) && s->timestamp_header == NULL && sp->kind != HB_SPLIT_PAIRS &&
+        sp->kind != HB_SPLIT_BODY)
+        hb_errorf(l, node, "verify.scheme reads a timestamp: it needs timestampHeader (or a split of kind pairs)");
+    if (s->algorithm == HB_ALG_NONE && HB_SEEN(hb_sec_scheme, seen, "algorithm") == NULL)
+        hb_errorf(l, node, "verify.scheme needs algorithm (sha256, sha1, sha512, ed25519 or ecdsa-p256)");
+    int asymmetric = s->algorithm == HB_ALG_ED25519 || s->algorithm == HB_ALG_ECDSA_P256;
+    if (asymmetric && s->public_key_form == HB_PUBKEY_NONE)
+        hb_errorf(l, node, "verify.scheme signs with %s: it needs publicKeyForm (how publicKey is written)",
+                  hb_scheme_word(HB_FIELD_ALGORITHM, (int)s->algorithm));
+    s->needs = (asymmetric ? HB_PRESET_PUBLIC_KEY
+                : sp->kind == HB_SPLIT_LIST && sp->ed25519_key != NULL
+                    ? (sp->signature_key != NULL ? HB_PRESET_KEY_EITHER : HB_PRESET_PUBLIC_KEY)
+                    : HB_PRESET_SECRET) |
+               (url ? HB_PRESET_PUBLIC_URL : 0);
+}
+
+static void hb_scheme_parse(hb_loader_t *l, const hb_key_t *key, const char *what, yaml_node_t *node, void *base)
+{
+    hb_scheme_t **slot = HB_SLOT(hb_scheme_t *, key, base);
+    if (*slot == NULL) {
+        *slot = hb_xcalloc(1, sizeof(hb_scheme_t));
+        hb_section_defaults(&hb_sec_scheme, *slot);
+    }
+    hb_section_parse(l, &hb_sec_scheme, node, *slot);
+}
+
+static void hb_scheme_dispose(const hb_key_t *key, void *base)
+{
+    hb_scheme_t **slot = HB_SLOT(hb_scheme_t *, key, base);
+    if (*slot != NULL)
+        hb_section_free(&hb_sec_scheme, *slot);
+    free(*slot);
+}
+
+/* clang-format off */
+static const hb_key_t hb_split_keys[] = {
+    {.name = "kind", .type = HB_KT_WORD, HB_FIELD(hb_split_t, kind), .dflt = "plain", .words = hb_scheme_split_words, .help = "how the signature header reads: plain, pairs (t=..,v1=..), list (v1,sig v1,sig), token (the secret itself), body (inside the body)"},
+    {.name = "prefix", .type = HB_KT_STR, HB_FIELD(hb_split_t, prefix), .help = "plain: text that may precede the signature, in any case (sha256=)"},
+    {.name = "signPrefix", .type = HB_KT_BOOL, HB_FIELD(hb_split_t, sign_prefix), .dflt = "false", .help = "plain: hookbridge sign writes the prefix"},
+    {.name = "requiredPrefix", .type = HB_KT_STR, HB_FIELD(hb_split_t, required_prefix), .help = "plain: text that must precede the signature, as written (v0=)"},
+    {.name = "separator", .type = HB_KT_CUSTOM, HB_FIELD(hb_split_t, separator), .parse = hb_separator_parse, .type_name = "character", .help = "pairs, list: the character between entries"},
+    {.name = "timestampKey", .type = HB_KT_STR, HB_FIELD(hb_split_t, timestamp_key), .help = "pairs: the key of the timestamp (t)"},
+    {.name = "signatureKey", .type = HB_KT_STR, HB_FIELD(hb_split_t, signature_key), .help = "pairs, list: the key of each HMAC signature (v1)"},
+    {.name = "ed25519Key", .type = HB_KT_STR, HB_FIELD(hb_split_t, ed25519_key), .help = "list: the key of each Ed25519 signature (v1a)"},
+};
+static const hb_key_t hb_scheme_keys[] = {
+    {.name = "name", .type = HB_KT_STR, HB_FIELD(hb_scheme_t, name), .help = "what the envelope's verified says (default: scheme)"},
+    {.name = "signatureHeader", .type = HB_KT_STR, HB_FIELD(hb_scheme_t, signature_header), .help = "the header that carries the signature"},
+    {.name = "idHeader", .type = HB_KT_STR, .flags = HB_KF_LOWER, HB_FIELD(hb_scheme_t, id_header), .help = "the header of the delivery id: the event id, and {id}"},
+    {.name = "split", .type = HB_KT_SECTION, HB_FIELD(hb_scheme_t, split), .section = &hb_sec_split, .help = "how the signature header is taken apart"},
+    {.name = "signed", .type = HB_KT_STR, HB_FIELD(hb_scheme_t, signed_content), .help = "what is signed: text and {body} {timestamp} {id} {url} {form:sorted} {token} {method} {path} {header:NAME}"},
+    {.name = "algorithm", .type = HB_KT_WORD, HB_FIELD(hb_scheme_t, algorithm), .dflt = "none", .words = hb_scheme_algorithm_words, .help = "the HMAC's hash, or the key pair's signature"},
+    {.name = "encoding", .type = HB_KT_WORD, HB_FIELD(hb_scheme_t, encoding), .dflt = "hex", .words = hb_scheme_encoding_words, .help = "how the signature is written"},
+    {.name = "secretForm", .type = HB_KT_WORD, HB_FIELD(hb_scheme_t, secret_form), .dflt = "raw", .words = hb_scheme_secret_form_words, .help = "how the secret is written: its bytes are the key (raw), or it encodes them"},
+    {.name = "publicKeyForm", .type = HB_KT_WORD, HB_FIELD(hb_scheme_t, public_key_form), .dflt = "none", .words = hb_scheme_public_key_form_words, .help = "how publicKey is written (ed25519, ecdsa-p256)"},
+    {.name = "timestampHeader", .type = HB_KT_STR, .flags = HB_KF_LOWER, HB_FIELD(hb_scheme_t, timestamp_header), .help = "the header of the timestamp, when the split does not carry it"},
+    {.name = "timestampUnit", .type = HB_KT_WORD, HB_FIELD(hb_scheme_t, timestamp_unit), .dflt = "seconds", .words = hb_scheme_timestamp_unit_words, .help = "how the timestamp is written"},
+    {.name = "timestamped", .type = HB_KT_BOOL, HB_FIELD(hb_scheme_t, timestamped), .dflt = "false", .help = "the timestamp is compulsory and within verify.tolerance of now"},
+    {.name = "handshake", .type = HB_KT_WORD, HB_FIELD(hb_scheme_t, handshake), .dflt = "none", .words = hb_scheme_handshake_words, .help = "a provider's set-up exchange, answered as its preset does"},
+    {.name = "checks", .type = HB_KT_CUSTOM, HB_FIELD(hb_scheme_t, checks), .parse = hb_checks_parse, .type_name = "list of words", .help = "checks after the signature matched (bodySHA256, tokenReplay)"},
+};
+/* clang-format on */
+static const hb_section_t hb_sec_split = {
+    "verify.scheme.split.", "verify.scheme.split", NULL, hb_split_keys, HB_ARRAY_SIZE(hb_split_keys), NULL, NULL};
+static const hb_section_t hb_sec_scheme = {
+    "verify.scheme.", "verify.scheme", NULL, hb_scheme_keys, HB_ARRAY_SIZE(hb_scheme_keys), hb_scheme_check, NULL};
+
 /* ---- verify ---- */
 
 /* `verify: none`; any other scalar is refused. */
@@ -383,32 +522,33 @@ static void hb_verify_plugin(hb_loader_t *l, yaml_node_t *node, hb_verify_config
         v->plugin_config = hb_yaml_json(l, config);
 }
 
-/* verify.provider: what the preset needs, and what it fixes. */
-static void hb_verify_preset(hb_loader_t *l, yaml_node_t *node, hb_verify_config_t *v, yaml_node_t *const *seen,
-                             int has_secret, int has_public)
+/* verify.provider or verify.scheme (what: "verify.provider github", "verify.scheme"): what the scheme needs of
+   verify's keys, and what it fixes. */
+static void hb_verify_needs(hb_loader_t *l, yaml_node_t *node, const char *what, const hb_verify_config_t *v,
+                            const hb_scheme_t *scheme, yaml_node_t *const *seen, int has_secret, int has_public)
 {
-    const hb_scheme_t *preset = hb_scheme_find(v->provider);
     yaml_node_t *fixed = HB_SEEN(hb_sec_verify, seen, "headerName");
     if (fixed == NULL)
         fixed = HB_SEEN(hb_sec_verify, seen, "algorithm");
     if (fixed == NULL)
         fixed = HB_SEEN(hb_sec_verify, seen, "headerEncoding");
     if (fixed != NULL)
-        hb_errorf(l, fixed, "verify.provider %s fixes the header, algorithm and encoding", v->provider);
-    if (preset == NULL)
+        hb_errorf(l, fixed, "%s fixes the header, algorithm and encoding", what);
+    if (scheme == NULL)
         return; /* reported */
-    if ((preset->needs & HB_PRESET_SECRET) && !has_secret)
-        hb_errorf(l, node, "verify.provider %s needs secret, secrets or secretFile", v->provider);
-    if ((preset->needs & HB_PRESET_PUBLIC_KEY) && !has_public)
-        hb_errorf(l, node, "verify.provider %s needs publicKey or publicKeys", v->provider);
-    if ((preset->needs & HB_PRESET_KEY_EITHER) && !has_secret && !has_public)
-        hb_errorf(l, node, "verify.provider %s needs a secret (whsec_...) or a public key (whpk_...)", v->provider);
-    if ((preset->needs & HB_PRESET_VERIFY_TOKEN) && (v->verify_token == NULL || *v->verify_token == '\0'))
-        hb_errorf(l, node, "verify.provider %s needs verifyToken (the token its set-up GET carries)", v->provider);
-    if ((preset->needs & HB_PRESET_PUBLIC_KEY) && has_secret)
-        hb_errorf(l, node, "verify.provider %s checks a public key; it takes no secret", v->provider);
-    if (has_public && !(preset->needs & (HB_PRESET_PUBLIC_KEY | HB_PRESET_KEY_EITHER)))
-        hb_errorf(l, node, "verify.provider %s takes no public key", v->provider);
+    unsigned needs = scheme->needs;
+    if ((needs & HB_PRESET_SECRET) && !has_secret)
+        hb_errorf(l, node, "%s needs secret, secrets or secretFile", what);
+    if ((needs & HB_PRESET_PUBLIC_KEY) && !has_public)
+        hb_errorf(l, node, "%s needs publicKey or publicKeys", what);
+    if ((needs & HB_PRESET_KEY_EITHER) && !has_secret && !has_public)
+        hb_errorf(l, node, "%s needs a secret (whsec_...) or a public key (whpk_...)", what);
+    if ((needs & HB_PRESET_VERIFY_TOKEN) && (v->verify_token == NULL || *v->verify_token == '\0'))
+        hb_errorf(l, node, "%s needs verifyToken (the token its set-up GET carries)", what);
+    if ((needs & HB_PRESET_PUBLIC_KEY) && has_secret)
+        hb_errorf(l, node, "%s checks a public key; it takes no secret", what);
+    if (has_public && !(needs & (HB_PRESET_PUBLIC_KEY | HB_PRESET_KEY_EITHER)))
+        hb_errorf(l, node, "%s takes no public key", what);
 }
 
 static void hb_verify_check(hb_loader_t *l, yaml_node_t *node, void *base, yaml_node_t *const *seen)
@@ -425,8 +565,13 @@ static void hb_verify_check(hb_loader_t *l, yaml_node_t *node, void *base, yaml_
     }
     if (symbol != NULL || config != NULL)
         hb_errorf(l, symbol != NULL ? symbol : config, "symbol and config go with plugin");
-    if (v->provider != NULL) {
-        hb_verify_preset(l, node, v, seen, has_secret, has_public);
+    if (v->provider != NULL && v->scheme != NULL)
+        hb_errorf(l, HB_SEEN(hb_sec_verify, seen, "scheme"), "verify takes provider or scheme, not both");
+    if (v->provider != NULL || v->scheme != NULL) {
+        char what[96];
+        snprintf(what, sizeof(what), v->provider != NULL ? "verify.provider %s" : "verify.scheme", v->provider);
+        hb_verify_needs(l, node, what, v, v->provider != NULL ? hb_scheme_find(v->provider) : v->scheme, seen,
+                        has_secret, has_public);
         return;
     }
     if (HB_SEEN(hb_sec_verify, seen, "headerName") == NULL)
@@ -466,6 +611,7 @@ static void hb_verify_free(void *base)
 /* clang-format off */
 static const hb_key_t hb_verify_keys_rows[] = {
     {.name = "provider", .type = HB_KT_STR, HB_FIELD(hb_verify_config_t, provider), .help = "a preset: the provider's header, scheme and handshake (hookbridge providers)"},
+    {.name = "scheme", .type = HB_KT_CUSTOM, HB_FIELD(hb_verify_config_t, scheme), .section = &hb_sec_scheme, .parse = hb_scheme_parse, .dispose = hb_scheme_dispose, .type_name = "mapping", .help = "a scheme of your own, in the words of the presets' rows (hookbridge providers --json)"},
     {.name = "headerName", .type = HB_KT_STR, HB_FIELD(hb_verify_config_t, header_name), .help = "without a provider: the header that carries the HMAC of the body"},
     {.name = "secret", .type = HB_KT_LATER, HB_NO_FIELD, .type_name = "string", .help = "the signing secret"},
     {.name = "secrets", .type = HB_KT_LATER, HB_NO_FIELD, .dispose = hb_secrets_dispose, .type_name = "strings", .help = "several secrets, any of which may match (a rotation)"},

@@ -1,6 +1,7 @@
 /* bridge/core/scheme.c: the provider presets as a table of schemes, their vocabulary, and the template parser. */
 #include "scheme.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,68 +76,84 @@ const char *hb_scheme_names(void)
 
 /* ---- the vocabulary ---- */
 
-static const char *const hb_split_words[] = {[HB_SPLIT_PLAIN] = "plain",
-                                             [HB_SPLIT_PAIRS] = "pairs",
-                                             [HB_SPLIT_LIST] = "list",
-                                             [HB_SPLIT_TOKEN] = "token",
-                                             [HB_SPLIT_BODY] = "body"};
-static const char *const hb_alg_words[] = {
-    [HB_ALG_NONE] = "none",     [HB_ALG_SHA1] = "sha1",       [HB_ALG_SHA256] = "sha256",
-    [HB_ALG_SHA512] = "sha512", [HB_ALG_ED25519] = "ed25519", [HB_ALG_ECDSA_P256] = "ecdsa-p256"};
-static const char *const hb_enc_words[] = {
-    [HB_ENCODING_HEX] = "hex", [HB_ENCODING_BASE64] = "base64", [HB_ENCODING_BASE64URL] = "base64url"};
-static const char *const hb_secret_words[] = {[HB_SECRET_RAW] = "raw", [HB_SECRET_WHSEC] = "whsec"};
-static const char *const hb_pubkey_words[] = {
-    [HB_PUBKEY_NONE] = "none", [HB_PUBKEY_HEX] = "hex", [HB_PUBKEY_WHPK] = "whpk", [HB_PUBKEY_SPKI] = "spki"};
-static const char *const hb_unit_words[] = {[HB_TS_SECONDS] = "seconds", [HB_TS_MILLISECONDS] = "milliseconds"};
-static const char *const hb_handshake_words[] = {
-    [HB_HANDSHAKE_NONE] = "none", [HB_HANDSHAKE_SLACK] = "slack",     [HB_HANDSHAKE_ZOOM] = "zoom",
-    [HB_HANDSHAKE_META] = "meta", [HB_HANDSHAKE_DISCORD] = "discord", [HB_HANDSHAKE_DROPBOX] = "dropbox"};
+const char *const hb_scheme_split_words[] = {
+    [HB_SPLIT_PLAIN] = "plain", [HB_SPLIT_PAIRS] = "pairs", [HB_SPLIT_LIST] = "list",
+    [HB_SPLIT_TOKEN] = "token", [HB_SPLIT_BODY] = "body",   NULL};
+const char *const hb_scheme_algorithm_words[] = {[HB_ALG_NONE] = "none",
+                                                 [HB_ALG_SHA1] = "sha1",
+                                                 [HB_ALG_SHA256] = "sha256",
+                                                 [HB_ALG_SHA512] = "sha512",
+                                                 [HB_ALG_ED25519] = "ed25519",
+                                                 [HB_ALG_ECDSA_P256] = "ecdsa-p256",
+                                                 NULL};
+const char *const hb_scheme_encoding_words[] = {
+    [HB_ENCODING_HEX] = "hex", [HB_ENCODING_BASE64] = "base64", [HB_ENCODING_BASE64URL] = "base64url", NULL};
+const char *const hb_scheme_secret_form_words[] = {
+    [HB_SECRET_RAW] = "raw", [HB_SECRET_WHSEC] = "whsec", [HB_SECRET_HEX] = "hex", [HB_SECRET_BASE64] = "base64", NULL};
+const char *const hb_scheme_public_key_form_words[] = {[HB_PUBKEY_NONE] = "none",
+                                                       [HB_PUBKEY_HEX] = "hex",
+                                                       [HB_PUBKEY_WHPK] = "whpk",
+                                                       [HB_PUBKEY_SPKI] = "spki",
+                                                       [HB_PUBKEY_BASE64] = "base64",
+                                                       [HB_PUBKEY_PEM] = "pem",
+                                                       NULL};
+const char *const hb_scheme_timestamp_unit_words[] = {
+    [HB_TS_SECONDS] = "seconds", [HB_TS_MILLISECONDS] = "milliseconds", [HB_TS_RFC3339] = "rfc3339", NULL};
+const char *const hb_scheme_handshake_words[] = {[HB_HANDSHAKE_NONE] = "none",
+                                                 [HB_HANDSHAKE_SLACK] = "slack",
+                                                 [HB_HANDSHAKE_ZOOM] = "zoom",
+                                                 [HB_HANDSHAKE_META] = "meta",
+                                                 [HB_HANDSHAKE_DISCORD] = "discord",
+                                                 [HB_HANDSHAKE_DROPBOX] = "dropbox",
+                                                 NULL};
 /* flags: the word of bit i */
-static const char *const hb_needs_words[] = {"secret", "publicKey", "keyEither", "publicUrl", "verifyToken"};
-static const char *const hb_check_words[] = {"bodySHA256", "tokenReplay"};
+const char *const hb_scheme_needs_words[] = {"secret", "publicKey", "keyEither", "publicUrl", "verifyToken", NULL};
+const char *const hb_scheme_check_words[] = {"bodySHA256", "tokenReplay", NULL};
 
-typedef struct hb_words {
-    const char *const *words;
-    size_t n;
-} hb_words_t;
-
-static const hb_words_t hb_fields[] = {
-    [HB_FIELD_SPLIT] = {hb_split_words, HB_ARRAY_SIZE(hb_split_words)},
-    [HB_FIELD_ALGORITHM] = {hb_alg_words, HB_ARRAY_SIZE(hb_alg_words)},
-    [HB_FIELD_ENCODING] = {hb_enc_words, HB_ARRAY_SIZE(hb_enc_words)},
-    [HB_FIELD_SECRET_FORM] = {hb_secret_words, HB_ARRAY_SIZE(hb_secret_words)},
-    [HB_FIELD_PUBLIC_KEY_FORM] = {hb_pubkey_words, HB_ARRAY_SIZE(hb_pubkey_words)},
-    [HB_FIELD_TIMESTAMP_UNIT] = {hb_unit_words, HB_ARRAY_SIZE(hb_unit_words)},
-    [HB_FIELD_HANDSHAKE] = {hb_handshake_words, HB_ARRAY_SIZE(hb_handshake_words)},
-    [HB_FIELD_NEEDS] = {hb_needs_words, HB_ARRAY_SIZE(hb_needs_words)},
-    [HB_FIELD_CHECKS] = {hb_check_words, HB_ARRAY_SIZE(hb_check_words)},
+static const char *const *const hb_fields[] = {
+    [HB_FIELD_SPLIT] = hb_scheme_split_words,
+    [HB_FIELD_ALGORITHM] = hb_scheme_algorithm_words,
+    [HB_FIELD_ENCODING] = hb_scheme_encoding_words,
+    [HB_FIELD_SECRET_FORM] = hb_scheme_secret_form_words,
+    [HB_FIELD_PUBLIC_KEY_FORM] = hb_scheme_public_key_form_words,
+    [HB_FIELD_TIMESTAMP_UNIT] = hb_scheme_timestamp_unit_words,
+    [HB_FIELD_HANDSHAKE] = hb_scheme_handshake_words,
+    [HB_FIELD_NEEDS] = hb_scheme_needs_words,
+    [HB_FIELD_CHECKS] = hb_scheme_check_words,
 };
+
+/* The words of field, or NULL when it is none. */
+static const char *const *hb_field_words(hb_scheme_field_t field)
+{
+    return (size_t)field < HB_ARRAY_SIZE(hb_fields) ? hb_fields[field] : NULL;
+}
 
 const char *hb_scheme_word(hb_scheme_field_t field, int value)
 {
-    if ((size_t)field >= HB_ARRAY_SIZE(hb_fields) || value < 0 || (size_t)value >= hb_fields[field].n)
-        return NULL;
-    return hb_fields[field].words[value];
+    const char *const *w = hb_field_words(field);
+    for (int i = 0; w != NULL && value >= 0 && w[i] != NULL; i++)
+        if (i == value)
+            return w[i];
+    return NULL;
 }
 
 int hb_scheme_value(hb_scheme_field_t field, const char *word)
 {
-    if ((size_t)field >= HB_ARRAY_SIZE(hb_fields))
-        return -1;
-    for (size_t i = 0; i < hb_fields[field].n; i++)
-        if (strcmp(hb_fields[field].words[i], word) == 0)
-            return (int)i;
+    const char *const *w = hb_field_words(field);
+    for (int i = 0; w != NULL && w[i] != NULL; i++)
+        if (strcmp(w[i], word) == 0)
+            return i;
     return -1;
 }
 
 const char *hb_scheme_words(hb_scheme_field_t field, char *buf, size_t size)
 {
+    const char *const *w = hb_field_words(field);
     size_t off = 0;
     if (size > 0)
         buf[0] = '\0';
-    for (size_t i = 0; (size_t)field < HB_ARRAY_SIZE(hb_fields) && i < hb_fields[field].n && off < size; i++) {
-        int n = snprintf(buf + off, size - off, "%s%s", i > 0 ? ", " : "", hb_fields[field].words[i]);
+    for (size_t i = 0; w != NULL && w[i] != NULL && off < size; i++) {
+        int n = snprintf(buf + off, size - off, "%s%s", i > 0 ? ", " : "", w[i]);
         if (n < 0)
             break;
         off += (size_t)n;
@@ -150,14 +167,27 @@ static const struct {
     const char *name;
     hb_part_kind_t kind;
 } hb_part_names[] = {
-    {"body", HB_PART_BODY}, {"timestamp", HB_PART_TIMESTAMP},     {"id", HB_PART_ID},
-    {"url", HB_PART_URL},   {"form:sorted", HB_PART_FORM_SORTED}, {"token", HB_PART_TOKEN},
+    {"body", HB_PART_BODY},
+    {"timestamp", HB_PART_TIMESTAMP},
+    {"id", HB_PART_ID},
+    {"url", HB_PART_URL},
+    {"form:sorted", HB_PART_FORM_SORTED},
+    {"token", HB_PART_TOKEN},
+    {"method", HB_PART_METHOD},
+    {"path", HB_PART_PATH},
+    {"header:NAME", HB_PART_HEADER}, /* (read by hand) */
 };
 
-/* The kind named by name[0..len), or -1. */
+/* The kind named by name[0..len), or -1. {header:NAME}: a header name of token characters after "header:". */
 static int hb_part_lookup(const char *name, size_t len)
 {
-    for (size_t i = 0; i < HB_ARRAY_SIZE(hb_part_names); i++)
+    if (len > 7 && memcmp(name, "header:", 7) == 0) {
+        for (size_t i = 7; i < len; i++)
+            if (!isalnum((unsigned char)name[i]) && strchr("!#$%&'*+-.^_`|~", name[i]) == NULL)
+                return -1;
+        return HB_PART_HEADER;
+    }
+    for (size_t i = 0; i < HB_ARRAY_SIZE(hb_part_names) - 1; i++)
         if (strlen(hb_part_names[i].name) == len && memcmp(hb_part_names[i].name, name, len) == 0)
             return (int)hb_part_names[i].kind;
     return -1;
@@ -201,7 +231,7 @@ int hb_scheme_template_parse(const char *text, hb_scheme_part_t *parts, size_t m
         }
         int kind = hb_part_lookup(text + i + 1, close - i - 1);
         if (kind < 0) {
-            char known[128] = "";
+            char known[160] = "";
             for (size_t k = 0, off = 0; k < HB_ARRAY_SIZE(hb_part_names) && off < sizeof(known); k++)
                 off += (size_t)snprintf(known + off, sizeof(known) - off, "%s{%s}", k > 0 ? ", " : "",
                                         hb_part_names[k].name);
@@ -213,8 +243,10 @@ int hb_scheme_template_parse(const char *text, hb_scheme_part_t *parts, size_t m
             snprintf(err, errlen, "signed content \"%s\": {form:sorted} may appear once", text);
             return -1;
         }
-        if (hb_part_push(parts, max, &n, (hb_scheme_part_t){(hb_part_kind_t)kind, text + i, close + 1 - i}, err,
-                         errlen) != 0)
+        hb_scheme_part_t part = {(hb_part_kind_t)kind, text + i, close + 1 - i};
+        if (kind == HB_PART_HEADER) /* the part's text is the header's name */
+            part = (hb_scheme_part_t){HB_PART_HEADER, text + i + 8, close - i - 8};
+        if (hb_part_push(parts, max, &n, part, err, errlen) != 0)
             return -1;
         i = close + 1;
     }

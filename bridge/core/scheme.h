@@ -55,15 +55,24 @@ typedef enum hb_scheme_alg {
 /** `encoding` of the signature: hex (either case on receipt), base64, base64url (padding optional on receipt). */
 typedef enum hb_scheme_enc { HB_ENCODING_HEX, HB_ENCODING_BASE64, HB_ENCODING_BASE64URL } hb_scheme_enc_t;
 
-/** `secretForm`: raw (the secret's bytes are the key), whsec (the base64 after an optional "whsec_" prefix). */
-typedef enum hb_secret_form { HB_SECRET_RAW, HB_SECRET_WHSEC } hb_secret_form_t;
+/** `secretForm`: raw (the secret's bytes are the key), whsec (the base64 after an optional "whsec_" prefix), hex
+    (the bytes the hex digits write), base64 (the bytes the base64 writes). */
+typedef enum hb_secret_form { HB_SECRET_RAW, HB_SECRET_WHSEC, HB_SECRET_HEX, HB_SECRET_BASE64 } hb_secret_form_t;
 
 /** `publicKeyForm`: none (takes no public key), hex (an Ed25519 key, 64 hex digits), whpk (an Ed25519 key, base64
-    after an optional "whpk_" prefix), spki (an EC key, base64 of its DER SubjectPublicKeyInfo). */
-typedef enum hb_pubkey_form { HB_PUBKEY_NONE, HB_PUBKEY_HEX, HB_PUBKEY_WHPK, HB_PUBKEY_SPKI } hb_pubkey_form_t;
+    after an optional "whpk_" prefix), spki (an EC or Ed25519 key, base64 of its DER SubjectPublicKeyInfo), base64
+    (an Ed25519 key, base64 of its 32 bytes), pem (an EC or Ed25519 key, a PEM "PUBLIC KEY" block). */
+typedef enum hb_pubkey_form {
+    HB_PUBKEY_NONE,
+    HB_PUBKEY_HEX,
+    HB_PUBKEY_WHPK,
+    HB_PUBKEY_SPKI,
+    HB_PUBKEY_BASE64,
+    HB_PUBKEY_PEM,
+} hb_pubkey_form_t;
 
-/** `timestampUnit`: seconds or milliseconds since the epoch. */
-typedef enum hb_ts_unit { HB_TS_SECONDS, HB_TS_MILLISECONDS } hb_ts_unit_t;
+/** `timestampUnit`: seconds or milliseconds since the epoch, or an RFC 3339 date-time ("2026-12-08T10:00:00.123Z"). */
+typedef enum hb_ts_unit { HB_TS_SECONDS, HB_TS_MILLISECONDS, HB_TS_RFC3339 } hb_ts_unit_t;
 
 /** `handshake`: the provider's set-up exchange, answered by code in verify.c: none, slack, zoom, meta, discord,
     dropbox. */
@@ -98,7 +107,9 @@ typedef struct hb_scheme {
     hb_ts_unit_t timestamp_unit;
     int timestamped; /* the timestamp is compulsory and must be within the tolerance of now */
     hb_handshake_kind_t handshake;
-    unsigned checks; /* HB_CHECK_* */
+    unsigned checks;   /* HB_CHECK_* */
+    const char *docs;  /* the provider's page on verifying its webhooks (presets) */
+    const char *proof; /* what proves the row: "sdk: PKG@VERSION FUNCTION" or "docs example: URL" (presets) */
 } hb_scheme_t;
 
 /** The preset of that name, or NULL. Borrowed, static. Any thread. */
@@ -107,6 +118,17 @@ const hb_scheme_t *hb_scheme_find(const char *name);
 const hb_scheme_t *hb_scheme_at(size_t i);
 /** The preset names in table order, ", "-separated, for error messages. Built once, static. Any thread. */
 const char *hb_scheme_names(void);
+
+/** The words of each field, NULL-terminated, indexed by value (flags: by bit index); the config's rows read them. */
+extern const char *const hb_scheme_split_words[];
+extern const char *const hb_scheme_algorithm_words[];
+extern const char *const hb_scheme_encoding_words[];
+extern const char *const hb_scheme_secret_form_words[];
+extern const char *const hb_scheme_public_key_form_words[];
+extern const char *const hb_scheme_timestamp_unit_words[];
+extern const char *const hb_scheme_handshake_words[];
+extern const char *const hb_scheme_needs_words[];
+extern const char *const hb_scheme_check_words[];
 
 /** The fields whose values are words (hb_scheme_word, hb_scheme_value). */
 typedef enum hb_scheme_field {
@@ -137,9 +159,12 @@ typedef enum hb_part_kind {
     HB_PART_URL,         /* {url}: server.publicUrl without trailing '/', then the path and query received */
     HB_PART_FORM_SORTED, /* {form:sorted}: each distinct form parameter, sorted, as name then value (twilio) */
     HB_PART_TOKEN,       /* {token}: the token of a body split (mailgun) */
+    HB_PART_METHOD,      /* {method}: the request's method ("POST") */
+    HB_PART_PATH,        /* {path}: the path and query received ("/webhooks/x?a=b") */
+    HB_PART_HEADER,      /* {header:NAME}: the value of a header (text and len: NAME), empty when absent */
 } hb_part_kind_t;
 
-/** One part of a parsed template. A literal's text points into the template. */
+/** One part of a parsed template. A literal's text points into the template; a header part's is its NAME. */
 typedef struct hb_scheme_part {
     hb_part_kind_t kind;
     const char *text;
@@ -150,9 +175,9 @@ typedef struct hb_scheme_part {
 
 /**
  * Parses a `signed` template ("v0:{timestamp}:{body}") into at most max parts: literal text and {body},
- * {timestamp}, {id}, {url}, {form:sorted}, {token}. Returns the number of parts (at least 1), or -1 with the reason
- * in err: an unknown {part}, a brace without its pair, {form:sorted} twice, too many parts, an empty template. The
- * parts borrow text. Any thread.
+ * {timestamp}, {id}, {url}, {form:sorted}, {token}, {method}, {path}, {header:NAME}. Returns the number of parts (at
+ * least 1), or -1 with the reason in err: an unknown {part}, a brace without its pair, {form:sorted} twice, too many
+ * parts, an empty template. The parts borrow text. Any thread.
  */
 int hb_scheme_template_parse(const char *text, hb_scheme_part_t *parts, size_t max, char *err, size_t errlen);
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void hb_oom(size_t size)
 {
@@ -358,4 +359,63 @@ char *hb_cgroup_path(const char *text, size_t len, const char *controller)
         p = eol + 1;
     }
     return NULL;
+}
+
+/* The n digits at s as a number, or -1 when one is not a digit. */
+static int hb_rfc3339_digits(const char *s, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int hb_rfc3339_parse(const char *s, size_t len, int64_t *out_ms)
+{
+    if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
+        s[16] != ':')
+        return -1;
+    struct tm tm = {.tm_year = hb_rfc3339_digits(s, 4) - 1900,
+                    .tm_mon = hb_rfc3339_digits(s + 5, 2) - 1,
+                    .tm_mday = hb_rfc3339_digits(s + 8, 2),
+                    .tm_hour = hb_rfc3339_digits(s + 11, 2),
+                    .tm_min = hb_rfc3339_digits(s + 14, 2),
+                    .tm_sec = hb_rfc3339_digits(s + 17, 2)};
+    if (tm.tm_year < -1900 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 ||
+        tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+        return -1;
+    size_t i = 19;
+    int64_t ms = 0;
+    if (s[i] == '.') {
+        int scale = 100;
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, scale /= 10)
+            ms += (int64_t)(s[i] - '0') * scale;
+        if (i == 20)
+            return -1;
+    }
+    int64_t offset_s = 0;
+    if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
+        offset_s = 0;
+    } else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        int h = hb_rfc3339_digits(s + i + 1, 2), m = hb_rfc3339_digits(s + i + 4, 2);
+        if (h < 0 || h > 23 || m < 0 || m > 59)
+            return -1;
+        offset_s = (s[i] == '+' ? 1 : -1) * ((int64_t)h * 3600 + (int64_t)m * 60);
+    } else {
+        return -1;
+    }
+    *out_ms = ((int64_t)timegm(&tm) - offset_s) * 1000 + ms;
+    return 0;
+}
+
+void hb_rfc3339_format(int64_t ms, char *out)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 21, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 25 - n, ".%03dZ", (int)(ms % 1000));
 }

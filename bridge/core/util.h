@@ -57,6 +57,14 @@ size_t hb_base64_encode(char *out, const uint8_t *in, size_t len, int url);
  */
 long hb_base64_decode(uint8_t *out, const char *in, size_t len);
 
+/**
+ * Reads an RFC 3339 date-time ("2026-12-08T10:00:00Z", with a fraction of a second and a "+01:00" offset too) into
+ * ms since the epoch. 0, or -1 when the len bytes at s are not one.
+ */
+int hb_rfc3339_parse(const char *s, size_t len, int64_t *out_ms);
+/** Writes ms since the epoch as RFC 3339 in UTC with milliseconds ("2026-12-08T10:00:00.123Z"); out needs 25 bytes. */
+void hb_rfc3339_format(int64_t ms, char *out);
+
 /** 1 when the len bytes at s are valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
 int hb_utf8_valid(const char *s, size_t len);
 

@@ -10,6 +10,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -37,7 +38,8 @@ struct hb_verifier {
     hb_scheme_t s;                               /* the row: a preset's, or the generic one built from the config */
     hb_scheme_part_t parts[HB_SCHEME_MAX_PARTS]; /* s.signed_content, parsed */
     size_t num_parts;
-    int uses_id; /* {id} is signed: the id header is compulsory */
+    char *part_header[HB_SCHEME_MAX_PARTS]; /* {header:NAME} parts: NAME lower-cased (the part's text points here) */
+    int uses_id;                            /* {id} is signed: the id header is compulsory */
     int none;
     int missing_secret;
     char scheme[64];
@@ -76,7 +78,8 @@ static int hb_alg_is_asymmetric(hb_scheme_alg_t alg)
     return alg == HB_ALG_ED25519 || alg == HB_ALG_ECDSA_P256;
 }
 
-/* The secret's key bytes: as written, or for whsec_ secrets the base64 after the prefix. -1 when not base64. */
+/* The secret's key bytes: as written, or what its hex or base64 (after "whsec_" for whsec) writes. -1 when it does
+   not decode. */
 static long hb_secret_key(hb_secret_form_t form, const hb_secret_t *s, uint8_t **out)
 {
     if (form == HB_SECRET_RAW) {
@@ -84,12 +87,12 @@ static long hb_secret_key(hb_secret_form_t form, const hb_secret_t *s, uint8_t *
         memcpy(*out, s->data, s->len);
         return (long)s->len;
     }
-    const char *b64 = s->data;
+    const char *text = s->data;
     size_t len = s->len;
-    if (len > 6 && memcmp(b64, "whsec_", 6) == 0)
-        b64 += 6, len -= 6;
+    if (form == HB_SECRET_WHSEC && len > 6 && memcmp(text, "whsec_", 6) == 0)
+        text += 6, len -= 6;
     *out = hb_xmalloc(len * 3 / 4 + 3);
-    long n = hb_base64_decode(*out, b64, len);
+    long n = form == HB_SECRET_HEX ? hb_hex_decode(*out, text, len) : hb_base64_decode(*out, text, len);
     if (n <= 0) {
         free(*out);
         *out = NULL;
@@ -98,36 +101,56 @@ static long hb_secret_key(hb_secret_form_t form, const hb_secret_t *s, uint8_t *
     return n;
 }
 
-static EVP_PKEY *hb_public_key(hb_pubkey_form_t form, const char *text, char *err, size_t errlen)
+/* An Ed25519 key from its 32 raw bytes in text (hex, or base64 after an optional prefix); NULL when it is not one. */
+static EVP_PKEY *hb_raw_ed25519(hb_pubkey_form_t form, const char *text, size_t len)
 {
-    size_t len = strlen(text);
-    uint8_t raw[512];
-    if (form == HB_PUBKEY_HEX || form == HB_PUBKEY_WHPK) {
-        long n = -1;
-        if (form == HB_PUBKEY_WHPK) {
-            if (len > 5 && memcmp(text, "whpk_", 5) == 0)
-                text += 5, len -= 5;
-            if (len <= 64)
-                n = hb_base64_decode(raw, text, len);
-        } else if (len == 64) {
+    uint8_t raw[48];
+    long n = -1;
+    if (form == HB_PUBKEY_HEX) {
+        if (len == 64)
             n = hb_hex_decode(raw, text, len);
-        }
-        EVP_PKEY *k = n == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, 32) : NULL;
-        if (k == NULL)
-            snprintf(err, errlen, "verify.publicKey is not an Ed25519 public key (%s)",
-                     form == HB_PUBKEY_WHPK ? "whpk_ and the base64 of 32 bytes" : "64 hex digits");
+    } else {
+        if (form == HB_PUBKEY_WHPK && len > 5 && memcmp(text, "whpk_", 5) == 0)
+            text += 5, len -= 5;
+        if (len <= 48)
+            n = hb_base64_decode(raw, text, len);
+    }
+    return n == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, 32) : NULL;
+}
+
+/* A SubjectPublicKeyInfo: base64 of its DER (spki) or a PEM "PUBLIC KEY" block (pem). */
+static EVP_PKEY *hb_spki_key(hb_pubkey_form_t form, const char *text, size_t len)
+{
+    if (form == HB_PUBKEY_PEM) {
+        BIO *bio = BIO_new_mem_buf(text, (int)len);
+        EVP_PKEY *k = bio != NULL ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
         return k;
     }
-    /* spki: base64 of the DER SubjectPublicKeyInfo of a P-256 key */
-    long n = len <= (sizeof(raw) - 3) * 4 / 3 ? hb_base64_decode(raw, text, len) : -1;
-    const unsigned char *q = raw;
-    EVP_PKEY *k = n > 0 ? d2i_PUBKEY(NULL, &q, n) : NULL;
-    if (k != NULL && !EVP_PKEY_is_a(k, "EC")) {
+    uint8_t der[1024];
+    long n = len <= (sizeof(der) - 3) * 4 / 3 ? hb_base64_decode(der, text, len) : -1;
+    const unsigned char *q = der;
+    return n > 0 ? d2i_PUBKEY(NULL, &q, n) : NULL;
+}
+
+/* The public key text in form, of the kind the algorithm checks (EC P-256 for ecdsa-p256, else Ed25519). */
+static EVP_PKEY *hb_public_key(hb_pubkey_form_t form, hb_scheme_alg_t alg, const char *text, char *err, size_t errlen)
+{
+    static const char *const forms[] = {[HB_PUBKEY_HEX] = "64 hex digits",
+                                        [HB_PUBKEY_WHPK] = "whpk_ and the base64 of 32 bytes",
+                                        [HB_PUBKEY_SPKI] = "the base64 of its DER SubjectPublicKeyInfo",
+                                        [HB_PUBKEY_BASE64] = "the base64 of 32 bytes",
+                                        [HB_PUBKEY_PEM] = "a PEM PUBLIC KEY block"};
+    size_t len = strlen(text);
+    int ec = alg == HB_ALG_ECDSA_P256;
+    EVP_PKEY *k = form == HB_PUBKEY_SPKI || form == HB_PUBKEY_PEM ? hb_spki_key(form, text, len)
+                                                                  : hb_raw_ed25519(form, text, len);
+    if (k != NULL && !EVP_PKEY_is_a(k, ec ? "EC" : "ED25519")) {
         EVP_PKEY_free(k);
         k = NULL;
     }
     if (k == NULL)
-        snprintf(err, errlen, "verify.publicKey is not an EC public key (base64 of its DER SubjectPublicKeyInfo)");
+        snprintf(err, errlen, "verify.publicKey is not an %s public key (%s)", ec ? "EC" : "Ed25519", forms[form]);
     return k;
 }
 
@@ -155,7 +178,10 @@ static int hb_verifier_secrets(hb_verifier_t *v, const hb_verify_config_t *cfg, 
             uint8_t *key;
             long klen = hb_secret_key(v->s.secret_form, &cfg->secrets[i], &key);
             if (klen < 0) {
-                snprintf(err, errlen, "secret %zu is not whsec_ followed by base64", i + 1);
+                static const char *const forms[] = {[HB_SECRET_WHSEC] = "whsec_ followed by base64",
+                                                    [HB_SECRET_HEX] = "hex digits",
+                                                    [HB_SECRET_BASE64] = "base64"};
+                snprintf(err, errlen, "secret %zu is not %s", i + 1, forms[v->s.secret_form]);
                 return -1;
             }
             EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(v->mac);
@@ -190,7 +216,8 @@ static int hb_verifier_public_keys(hb_verifier_t *v, const hb_verify_config_t *c
     }
     v->pkeys = hb_xcalloc(cfg->num_public_keys, sizeof(*v->pkeys));
     for (size_t i = 0; i < cfg->num_public_keys; i++) {
-        if ((v->pkeys[i] = hb_public_key(v->s.public_key_form, cfg->public_keys[i], err, errlen)) == NULL)
+        if ((v->pkeys[i] = hb_public_key(v->s.public_key_form, v->s.algorithm, cfg->public_keys[i], err, errlen)) ==
+            NULL)
             return -1;
         v->num_pkeys++;
     }
@@ -228,8 +255,16 @@ static int hb_verifier_setup(hb_verifier_t *v, const hb_verify_config_t *cfg, ch
             return -1;
         v->num_parts = (size_t)n;
     }
-    for (size_t i = 0; i < v->num_parts; i++)
-        v->uses_id |= v->parts[i].kind == HB_PART_ID;
+    for (size_t i = 0; i < v->num_parts; i++) {
+        hb_scheme_part_t *part = &v->parts[i];
+        v->uses_id |= part->kind == HB_PART_ID;
+        if (part->kind == HB_PART_HEADER) { /* h2o hands header names to us lower-case */
+            char *lc = v->part_header[i] = hb_xstrndup(part->text, part->len);
+            for (char *c = lc; *c != '\0'; c++)
+                *c = (char)tolower((unsigned char)*c);
+            part->text = lc;
+        }
+    }
     if (v->uses_id && s->id_header == NULL) {
         snprintf(err, errlen, "signed content \"%s\" has {id}: the scheme needs idHeader", s->signed_content);
         return -1;
@@ -289,6 +324,9 @@ hb_verifier_t *hb_verifier_new(const hb_verify_config_t *cfg, char *err, size_t 
         }
         v->s = *s;
         snprintf(v->scheme, sizeof(v->scheme), "%s", cfg->provider);
+    } else if (cfg->scheme != NULL) {
+        v->s = *cfg->scheme;
+        snprintf(v->scheme, sizeof(v->scheme), "%s", v->s.name != NULL ? v->s.name : "scheme");
     } else {
         hb_generic_scheme(v, cfg);
     }
@@ -298,20 +336,6 @@ hb_verifier_t *hb_verifier_new(const hb_verify_config_t *cfg, char *err, size_t 
 Error:
     hb_verifier_free(v);
     return NULL;
-}
-
-hb_verifier_t *hb_verifier_new_scheme(const hb_scheme_t *scheme, const hb_verify_config_t *cfg, char *err,
-                                      size_t errlen)
-{
-    hb_verifier_t *v = hb_xcalloc(1, sizeof(*v));
-    pthread_mutex_init(&v->seen_lock, NULL);
-    v->s = *scheme;
-    snprintf(v->scheme, sizeof(v->scheme), "%s", scheme->name != NULL ? scheme->name : "scheme");
-    if (hb_verifier_setup(v, cfg, err, errlen) != 0) {
-        hb_verifier_free(v);
-        return NULL;
-    }
-    return v;
 }
 
 void hb_verifier_free(hb_verifier_t *v)
@@ -328,6 +352,8 @@ void hb_verifier_free(hb_verifier_t *v)
     for (size_t i = 0; i < v->num_pkeys; i++)
         EVP_PKEY_free(v->pkeys[i]);
     free(v->pkeys);
+    for (size_t i = 0; i < v->num_parts; i++)
+        free(v->part_header[i]);
     free(v->generic_header);
     free(v->sig_lc);
     free(v->missing_header_reason);
@@ -708,6 +734,18 @@ static void hb_signed_message(const hb_verifier_t *v, const hb_request_t *req, c
             hb_form_sorted(req, scratch);
             hb_msg_add(m, scratch->base, scratch->len);
             break;
+        case HB_PART_METHOD:
+            hb_msg_add(m, req->method, req->method_len);
+            break;
+        case HB_PART_PATH:
+            hb_msg_add(m, req->path, req->path_len);
+            break;
+        case HB_PART_HEADER: {
+            const hb_header_t *h = hb_request_header(req, part->text, part->len);
+            if (h != NULL)
+                hb_msg_add(m, h->value, h->value_len);
+            break;
+        }
         }
     }
 }
@@ -737,9 +775,12 @@ static int hb_pkey_verify(EVP_PKEY *key, int ed25519, const hb_message_t *m, con
     return ok;
 }
 
-/* Parses a decimal unix time in seconds (up to 12 digits) or milliseconds (up to 15) into ms; 0 on success. */
+/* Parses a decimal unix time in seconds (up to 12 digits) or milliseconds (up to 15), or an RFC 3339 date-time,
+   into ms; 0 on success. */
 static int hb_parse_time(hb_span_t s, hb_ts_unit_t unit, int64_t *out_ms)
 {
+    if (unit == HB_TS_RFC3339)
+        return hb_rfc3339_parse(s.p, s.n, out_ms);
     if (s.n == 0 || s.n > (unit == HB_TS_SECONDS ? 12u : 15u))
         return -1;
     int64_t v = 0;
@@ -1051,17 +1092,34 @@ int hb_verifier_sign_headers(const hb_verifier_t *v, const hb_request_t *req, hb
         return 0;
     }
     /* what a sender would send now: the timestamp, a delivery id and (body split) a token of this moment */
-    char ts[24], id[48], token[24];
+    char ts[32], id[48], token[24];
     int64_t at = req->received_at_ms;
-    snprintf(ts, sizeof(ts), "%" PRId64, s->timestamp_unit == HB_TS_SECONDS ? at / 1000 : at);
+    if (s->timestamp_unit == HB_TS_RFC3339)
+        hb_rfc3339_format(at, ts);
+    else
+        snprintf(ts, sizeof(ts), "%" PRId64, s->timestamp_unit == HB_TS_SECONDS ? at / 1000 : at);
     snprintf(id, sizeof(id), "msg_hookbridge_sign_%" PRId64, at);
     snprintf(token, sizeof(token), "%" PRId64, at);
     hb_parsed_sig_t ps = {.ts = {ts, strlen(ts)}, .id = {id, strlen(id)}, .token = {token, strlen(token)}};
+    /* a header the template signs and the request lacks: one a sender would make up now (a nonce), written out */
+    hb_header_t headers[HB_SCHEME_MAX_PARTS + 16];
+    hb_request_t with = *req;
+    if (req->num_headers <= 16) {
+        memcpy(headers, req->headers, req->num_headers * sizeof(*headers));
+        with.headers = headers;
+        for (size_t i = 0; i < v->num_parts; i++) {
+            const hb_scheme_part_t *part = &v->parts[i];
+            if (part->kind != HB_PART_HEADER || hb_request_header(&with, part->text, part->len) != NULL)
+                continue;
+            headers[with.num_headers++] = (hb_header_t){part->text, part->len, token, strlen(token)};
+            hb_buf_printf(out, "%.*s: %s\n", (int)part->len, part->text, token);
+        }
+    }
     hb_message_t m;
     m.n = 0;
     hb_buf_t scratch;
     hb_buf_init(&scratch);
-    hb_signed_message(v, req, &ps, &scratch, &m);
+    hb_signed_message(v, &with, &ps, &scratch, &m);
     uint8_t mac[EVP_MAX_MD_SIZE];
     size_t maclen = 0;
     int ok = hb_hmac_parts(v->hmacs[0], &m, mac, &maclen);

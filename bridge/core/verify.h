@@ -15,13 +15,6 @@ typedef struct hb_verifier hb_verifier_t;
  * err (never a secret). Setup thread.
  */
 hb_verifier_t *hb_verifier_new(const hb_verify_config_t *cfg, char *err, size_t errlen);
-/**
- * Builds a verifier for scheme (copied; its strings are borrowed and must outlive the verifier) with the secrets,
- * public keys, tolerance, publicUrl and verifyToken of cfg (its none, plugin, provider, headerName, algorithm and
- * encoding are not read); hb_verifier_scheme() reports scheme->name. NULL on error, reason in err. Setup thread.
- */
-hb_verifier_t *hb_verifier_new_scheme(const hb_scheme_t *scheme, const hb_verify_config_t *cfg, char *err,
-                                      size_t errlen);
 /** Accepts NULL. */
 void hb_verifier_free(hb_verifier_t *v);
 /**

@@ -213,6 +213,44 @@ SENDGRID_KEY = ("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4Cwrq
                 "TnlvFYPAZFceEu/1FwCM/QmGUhA==")
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 GENERIC = {"headerName": "X-Signature", "secret": "s3cret"}
+SCHEME = {"signatureHeader": "X-Signature", "signed": "{body}", "algorithm": "sha256"}  # a declared scheme
+ED25519_PEM = ("-----BEGIN PUBLIC KEY-----\n" + base64.b64encode(bytes.fromhex("302a300506032b6570032100") +
+                                                                 bytes.fromhex(ED25519_HEX)).decode()
+               + "\n-----END PUBLIC KEY-----\n")
+
+
+def scheme_config(**fields: Any) -> dict[str, Any]:
+    """A declared scheme with fields (None removes one), given the key it takes."""
+    scheme = {k: v for k, v in {**SCHEME, **fields}.items() if v is not None}
+    algorithm, form = scheme.get("algorithm"), scheme.get("publicKeyForm", "none")
+    key = {"hex": ED25519_HEX, "whpk": WHPK, "spki": SENDGRID_KEY, "base64": WHPK[5:], "pem": ED25519_PEM}
+    if algorithm in ("ed25519", "ecdsa-p256"):
+        return config(verify={"publicKey": key[form], "scheme": scheme})
+    secret = {"whsec": WHSEC, "hex": "00ff10", "base64": "c2VjcmV0"}.get(scheme.get("secretForm", "raw"), "s3cret")
+    return config(verify={"secret": secret, "scheme": scheme})
+
+
+def scheme_word(field: str, value: str) -> dict[str, Any]:
+    """A declared scheme using value for field, with what that word needs."""
+    if field == "algorithm" and value == "none":
+        return scheme_config(algorithm=None, signed=None, split={"kind": "token"})
+    if field == "algorithm" and value in ("ed25519", "ecdsa-p256"):
+        return scheme_config(algorithm=value, publicKeyForm="hex" if value == "ed25519" else "spki")
+    if field == "publicKeyForm" and value != "none":
+        return scheme_config(algorithm="ecdsa-p256" if value == "spki" else "ed25519", publicKeyForm=value)
+    if field == "timestampUnit":
+        return scheme_config(timestampUnit=value, timestampHeader="X-Timestamp", signed="{timestamp}.{body}")
+    return scheme_config(**{field: value})
+
+
+def split_kind(kind: str) -> dict[str, Any]:
+    """A declared scheme whose split is of that kind, with the keys the kind needs."""
+    return {"plain": scheme_config(split={"kind": "plain"}),
+            "pairs": scheme_config(split={"kind": "pairs", "separator": ",", "timestampKey": "t", "signatureKey": "v1"},
+                                   signed="{timestamp}.{body}"),
+            "list": scheme_config(split={"kind": "list", "separator": " ", "signatureKey": "v1"}),
+            "token": scheme_config(split={"kind": "token"}, signed=None, algorithm=None),
+            "body": scheme_config(split={"kind": "body"}, signatureHeader=None, signed="{timestamp}{token}")}[kind]
 
 
 def plugin_path() -> str:
@@ -339,6 +377,31 @@ SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
     "$defs.example.icon": lambda: config(examples=[{"id": "ping", "icon": "bell"}]),
     "$defs.example.payload": lambda: config(examples=[{"id": "ping", "payload": {"a": [1, "x", None, True]}}]),
     "$defs.verifyMapping.provider": lambda: config(verify={"provider": "github", "secret": "s3cret"}),
+    "$defs.verifyMapping.scheme": lambda: scheme_config(),
+    "$defs.scheme.name": lambda: scheme_config(name="acme"),
+    "$defs.scheme.signatureHeader": lambda: scheme_config(signatureHeader="Acme-Signature"),
+    "$defs.scheme.idHeader": lambda: scheme_config(idHeader="Acme-Delivery", signed="{id}.{body}"),
+    "$defs.scheme.split": lambda: scheme_config(split={}),
+    "$defs.scheme.signed": lambda: scheme_config(signed="{method}{path}{header:x-nonce}{body}"),
+    "$defs.scheme.algorithm": lambda: scheme_config(algorithm="sha512"),
+    "$defs.scheme.encoding": lambda: scheme_config(encoding="base64"),
+    "$defs.scheme.secretForm": lambda: scheme_config(secretForm="base64"),
+    "$defs.scheme.publicKeyForm": lambda: scheme_word("publicKeyForm", "pem"),
+    "$defs.scheme.timestampHeader": lambda: scheme_config(timestampHeader="Acme-Timestamp",
+                                                          signed="{timestamp}.{body}"),
+    "$defs.scheme.timestampUnit": lambda: scheme_word("timestampUnit", "rfc3339"),
+    "$defs.scheme.timestamped": lambda: scheme_config(timestamped=True, timestampHeader="Acme-Timestamp"),
+    "$defs.scheme.handshake": lambda: scheme_config(handshake="none"),
+    "$defs.scheme.checks": lambda: scheme_config(checks=["tokenReplay"]),
+    **{f"$defs.schemeSplit.{key}": (lambda key, value: lambda: scheme_config(split={"kind": "plain", key: value}))(
+        key, value) for key, value in (("prefix", "sha256="), ("signPrefix", True), ("requiredPrefix", "v0="))},
+    "$defs.schemeSplit.kind": lambda: split_kind("pairs"),
+    **{f"$defs.schemeSplit.{key}": (lambda key: lambda: scheme_config(
+        split={"kind": "list", "separator": " ", "signatureKey": "v1", "ed25519Key": "v1a", key: {
+            "separator": ";", "signatureKey": "s1", "ed25519Key": "e1"}[key]}, publicKeyForm="whpk"))(key)
+       for key in ("separator", "signatureKey", "ed25519Key")},
+    "$defs.schemeSplit.timestampKey": lambda: scheme_config(
+        split={"kind": "pairs", "separator": ";", "timestampKey": "ts", "signatureKey": "h1"}, signed="{timestamp}:{body}"),
     "$defs.verifyMapping.headerName": lambda: config(verify={"headerName": "X-Sig", "secret": "s"}),
     "$defs.verifyMapping.secret": lambda: config(verify={"headerName": "X-Sig", "secret": "s"}),
     "$defs.verifyMapping.secrets": lambda: config(verify={"headerName": "X-Sig", "secrets": ["new", "old"]}),
@@ -409,6 +472,10 @@ ENUM_SAMPLES: dict[str, Callable[[Any], dict[str, Any]]] = {
     "$defs.verifyMapping.provider": provider_config,
     "$defs.verifyMapping.algorithm": lambda v: config(verify={**GENERIC, "algorithm": v}),
     "$defs.verifyMapping.headerEncoding": lambda v: config(verify={**GENERIC, "headerEncoding": v}),
+    **{f"$defs.scheme.{field}": (lambda field: lambda v: scheme_word(field, v))(field)
+       for field in ("algorithm", "encoding", "secretForm", "publicKeyForm", "timestampUnit", "handshake")},
+    "$defs.scheme.checks[]": lambda v: scheme_config(checks=[v]),
+    "$defs.schemeSplit.kind": split_kind,
     **{f"kafka.producer.{name}": (lambda name: lambda v: producer(name, v))(name)
        for name in ("compression.type", "partitioner", "security.protocol", "sasl.mechanism", "sasl.mechanisms",
                     "ssl.endpoint.identification.algorithm", "socket.keepalive.enable",
@@ -467,7 +534,7 @@ def put(cfg: dict[str, Any], path: list[Any], key: str, value: Any) -> dict[str,
     return cfg
 
 
-BASE = config(verify=GENERIC, respondWith={"filter": {}, "response": {}}, triggers=[{"name": "t", "filter": {}}],
+BASE = config(verify={"secret": "s3cret", "scheme": {**SCHEME, "split": {}}}, respondWith={"filter": {}, "response": {}}, triggers=[{"name": "t", "filter": {}}],
               examples=[{"id": "e"}], deduplicate={})
 BASE["server"] = {"tls": {}}
 BASE["admin"] = {}
@@ -488,6 +555,9 @@ LEVELS: dict[str, tuple[list[Any], str, Optional[str], set[str]]] = {
     "spool": (["spool"], "/properties/spool", "spool", set()),
     "endpoint": (EP, "/$defs/endpoint", "endpoints[]", set()),
     "verify": ([*EP, "verify"], "/$defs/verifyMapping", "endpoints[].verify", set()),
+    "verify.scheme": ([*EP, "verify", "scheme"], "/$defs/scheme", "endpoints[].verify.scheme", set()),
+    "verify.scheme.split": ([*EP, "verify", "scheme", "split"], "/$defs/schemeSplit", "endpoints[].verify.scheme.split",
+                            set()),
     "respondWith": ([*EP, "respondWith"], "/$defs/respondWith", "endpoints[].respondWith", set()),
     "respondWith.response": ([*EP, "respondWith", "response"], "/$defs/respondWith/properties/response",
                              "endpoints[].respondWith.response", set()),
@@ -580,6 +650,13 @@ ENUM_PROBES: dict[str, tuple[Callable[[str], dict[str, Any]], str, str, Optional
     "verify.headerEncoding": (lambda v: config(verify={**GENERIC, "headerEncoding": v}),
                               r"verify\.headerEncoding must be (.*?), not", "$defs.verifyMapping.headerEncoding",
                               "endpoints[].verify.headerEncoding"),
+    **{f"verify.scheme.{word}": (
+        (lambda w: lambda v: config(verify={"secret": "s", "scheme": {**SCHEME, w: v}}))(word),
+        rf"verify\.scheme\.{word} must be (.*?), not", f"$defs.scheme.{word}", f"endpoints[].verify.scheme.{word}")
+       for word in ("algorithm", "encoding", "secretForm", "publicKeyForm", "timestampUnit", "handshake")},
+    "verify.scheme.split.kind": (lambda v: config(verify={"secret": "s", "scheme": {**SCHEME, "split": {"kind": v}}}),
+                                 r"verify\.scheme\.split\.kind must be (.*?), not", "$defs.schemeSplit.kind",
+                                 "endpoints[].verify.scheme.split.kind"),
     "verify.provider": (lambda v: config(verify={"provider": v, "secret": "s"}),
                         r"is not one of (.*)$", "$defs.verifyMapping.provider", None),
     "verify": (lambda v: config(verify=v), r"or the word (\w+), not", "$defs.verify", None),

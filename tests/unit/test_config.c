@@ -95,6 +95,47 @@ static const struct {
      "endpoints:\n  - id: a\n    verify: none\n    examples:\n      - id: e\n        body: {}\n",
      1,
      {"cfg.yaml:6:9: unknown key \"body\" in an example"}},
+    {"a declared scheme without signatureHeader or signed",
+     "endpoints:\n  - id: a\n    verify:\n      secret: s\n      scheme:\n        algorithm: sha256\n",
+     2,
+     {"cfg.yaml:6:9: verify.scheme needs signatureHeader", "cfg.yaml:6:9: verify.scheme needs signed"}},
+    {"a declared scheme with an unknown word",
+     "endpoints:\n  - id: a\n    verify:\n      secret: s\n      scheme:\n        signatureHeader: X-S\n"
+     "        signed: \"{body}\"\n        algorithm: sha265\n",
+     1,
+     {"cfg.yaml:8:20: verify.scheme.algorithm must be none, sha1, sha256, sha512, ed25519 or ecdsa-p256"}},
+    {"a declared scheme's template",
+     "endpoints:\n  - id: a\n    verify:\n      secret: s\n      scheme:\n        signatureHeader: X-S\n"
+     "        signed: \"{timestamp}.{bdy}\"\n        algorithm: sha256\n        timestampHeader: X-T\n",
+     1,
+     {"cfg.yaml:7:17: verify.scheme.signed content \"{timestamp}.{bdy}\": unknown part {bdy}"}},
+    {"a declared scheme: pairs without keys, a long separator, an unknown check, an unknown key",
+     "endpoints:\n  - id: a\n    verify:\n      secret: s\n      scheme:\n        signatureHeader: X-S\n"
+     "        signed: \"{timestamp}.{body}\"\n        algorithm: sha256\n        split: {kind: pairs, separator: "
+     "\";;\"}\n"
+     "        checks: [bodySha256]\n        tolerance: 5m\n",
+     5,
+     {"cfg.yaml:9:41: verify.scheme.split.separator must be one character",
+      "cfg.yaml:10:17: verify.scheme.checks: \"bodySha256\" is not one of bodySHA256, tokenReplay",
+      "cfg.yaml:11:9: unknown key \"tolerance\" in verify.scheme",
+      "cfg.yaml:6:9: verify.scheme.split of kind pairs needs timestampKey and signatureKey",
+      "cfg.yaml:6:9: verify.scheme.split of kind pairs needs separator"}},
+    {"a declared scheme: {id} without idHeader, a timestamp without its header, keys it does not take",
+     "endpoints:\n  - id: a\n    verify:\n      publicKey: k\n      provider: github\n      scheme:\n"
+     "        signatureHeader: X-S\n        signed: \"{id}.{timestamp}.{body}\"\n        algorithm: sha256\n",
+     5,
+     {"cfg.yaml:7:9: verify takes provider or scheme, not both",
+      "cfg.yaml:4:7: verify.provider github needs secret, secrets or secretFile",
+      "cfg.yaml:4:7: verify.provider github takes no public key",
+      "cfg.yaml:7:9: verify.scheme signs {id}: it needs idHeader",
+      "cfg.yaml:7:9: verify.scheme reads a timestamp: it needs timestampHeader"}},
+    {"a declared Ed25519 scheme without publicKeyForm, given a secret",
+     "endpoints:\n  - id: a\n    verify:\n      secret: s\n      scheme:\n        signatureHeader: X-S\n"
+     "        signed: \"{body}\"\n        algorithm: ed25519\n",
+     3,
+     {"cfg.yaml:6:9: verify.scheme signs with ed25519: it needs publicKeyForm",
+      "cfg.yaml:4:7: verify.scheme needs publicKey or publicKeys",
+      "cfg.yaml:4:7: verify.scheme checks a public key; it takes no secret"}},
     {"top level is a list", "- a\n- b\n", 1, {"cfg.yaml:1:1: the configuration must be a mapping, not a list"}},
     /* msgpack-c reads at most 32 nested levels: 33 made the payload nil without a word */
     {"an example payload nested 33 deep",
@@ -1362,6 +1403,63 @@ static void test_restart_changes(void)
 }
 
 /* Each HOOKBRIDGE_* variable config-keys lists, set to its key's default, is taken: the names reach real keys. */
+/* Two presets written as `verify: { scheme: }` in the words of their rows load into exactly their rows. */
+static int str_same(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static void test_declared_scheme(void)
+{
+    static const struct {
+        const char *preset, *yaml;
+    } rows[] = {
+        {"github", "endpoints:\n  - id: a\n    verify:\n      secret: s\n      scheme:\n        name: github\n"
+                   "        idHeader: X-GitHub-Delivery\n        signatureHeader: X-Hub-Signature-256\n"
+                   "        split: {kind: plain, prefix: \"sha256=\", signPrefix: true}\n        signed: \"{body}\"\n"
+                   "        algorithm: sha256\n        encoding: hex\n"},
+        {"stripe", "endpoints:\n  - id: a\n    verify:\n      secret: s\n      scheme:\n        name: stripe\n"
+                   "        signatureHeader: Stripe-Signature\n"
+                   "        split: {kind: pairs, separator: \",\", timestampKey: t, signatureKey: v1}\n"
+                   "        signed: \"{timestamp}.{body}\"\n        algorithm: sha256\n        timestamped: true\n"},
+        {"twilio", "endpoints:\n  - id: a\n    verify:\n      secret: s\n      scheme:\n        name: twilio\n"
+                   "        idHeader: I-Twilio-Idempotency-Token\n        signatureHeader: X-Twilio-Signature\n"
+                   "        split: {prefix: sha1=}\n        signed: \"{url}{form:sorted}\"\n        algorithm: sha1\n"
+                   "        encoding: base64\n        checks: [bodySHA256]\n"
+                   "server:\n  publicUrl: https://example.com\n"},
+    };
+    for (size_t i = 0; i < HB_ARRAY_SIZE(rows); i++) {
+        hb_buf_t errors;
+        hb_config_t *cfg = parse(rows[i].yaml, &errors);
+        if (!ok(cfg != NULL, "%s as a declared scheme loads (%s)", rows[i].preset,
+                errors.base != NULL ? errors.base : ""))
+            continue;
+        const hb_scheme_t *got = cfg->endpoints[0].verify.scheme, *want = hb_scheme_find(rows[i].preset);
+        ok(got != NULL && want != NULL, "%s: a scheme and its preset", rows[i].preset);
+        if (got != NULL && want != NULL) {
+            const hb_split_t *a = &got->split, *b = &want->split;
+            ok(str_same(got->name, want->name) && str_same(got->id_header, want->id_header) &&
+                   str_same(got->signature_header, want->signature_header) &&
+                   str_same(got->signed_content, want->signed_content) &&
+                   str_same(got->timestamp_header, want->timestamp_header),
+               "%s: its strings are the preset's", rows[i].preset);
+            ok(a->kind == b->kind && str_same(a->prefix, b->prefix) && a->sign_prefix == b->sign_prefix &&
+                   str_same(a->required_prefix, b->required_prefix) && a->separator == b->separator &&
+                   str_same(a->timestamp_key, b->timestamp_key) && str_same(a->signature_key, b->signature_key) &&
+                   str_same(a->ed25519_key, b->ed25519_key),
+               "%s: its split is the preset's", rows[i].preset);
+            is_int((int)got->needs, (int)want->needs, "%s: its needs are the preset's", rows[i].preset);
+            ok(got->algorithm == want->algorithm && got->encoding == want->encoding &&
+                   got->secret_form == want->secret_form && got->public_key_form == want->public_key_form &&
+                   got->timestamp_unit == want->timestamp_unit && got->timestamped == want->timestamped &&
+                   got->handshake == want->handshake && got->checks == want->checks,
+               "%s: its words are the preset's", rows[i].preset);
+        }
+        hb_config_free(cfg);
+        hb_buf_dispose(&errors);
+    }
+}
+
 static void test_keys_table(void)
 {
     static const char yaml[] = "endpoints:\n  - id: a\n    verify: none\n";
@@ -1404,5 +1502,6 @@ int main(void)
     test_overrides();
     test_restart_changes();
     test_keys_table();
+    test_declared_scheme();
     return done_testing();
 }

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+
 #include "scheme.h"
 #include "tap.h"
 #include "verify.h"
@@ -15,19 +19,22 @@
 static void describe(const hb_scheme_part_t *parts, int n, char *out, size_t size)
 {
     static const char *const names[] = {
-        [HB_PART_LITERAL] = "lit", [HB_PART_BODY] = "body", [HB_PART_TIMESTAMP] = "timestamp",
-        [HB_PART_ID] = "id",       [HB_PART_URL] = "url",   [HB_PART_FORM_SORTED] = "form:sorted",
-        [HB_PART_TOKEN] = "token"};
+        [HB_PART_LITERAL] = "lit", [HB_PART_BODY] = "body",     [HB_PART_TIMESTAMP] = "timestamp",
+        [HB_PART_ID] = "id",       [HB_PART_URL] = "url",       [HB_PART_FORM_SORTED] = "form:sorted",
+        [HB_PART_TOKEN] = "token", [HB_PART_METHOD] = "method", [HB_PART_PATH] = "path"};
     size_t off = 0;
     out[0] = '\0';
     for (int i = 0; i < n && off < size; i++) {
-        if (parts[i].kind == HB_PART_LITERAL)
-            off += (size_t)snprintf(out + off, size - off, "%slit(%.*s)", i > 0 ? " " : "", (int)parts[i].len,
-                                    parts[i].text);
+        if (parts[i].kind == HB_PART_LITERAL || parts[i].kind == HB_PART_HEADER)
+            off +=
+                (size_t)snprintf(out + off, size - off, "%s%s(%.*s)", i > 0 ? " " : "",
+                                 parts[i].kind == HB_PART_LITERAL ? "lit" : "header", (int)parts[i].len, parts[i].text);
         else
             off += (size_t)snprintf(out + off, size - off, "%s%s", i > 0 ? " " : "", names[parts[i].kind]);
     }
 }
+
+#define KNOWN "{body}, {timestamp}, {id}, {url}, {form:sorted}, {token}, {method}, {path}, {header:NAME}"
 
 static const struct {
     const char *text;
@@ -45,20 +52,17 @@ static const struct {
     {"literal only", "lit(literal only)", NULL},
     {"a{body}b", "lit(a) body lit(b)", NULL},
     {"{body}{body}", "body body", NULL},
+    {"{method}{url}{body}{timestamp}", "method url body timestamp", NULL},
+    {"{path}.{header:X-Plivo-Signature-V3-Nonce}", "path lit(.) header(X-Plivo-Signature-V3-Nonce)", NULL},
+    {"{header:}", NULL, "signed content \"{header:}\": unknown part {header:} (known: " KNOWN ")"},
+    {"{header:a b}", NULL, "signed content \"{header:a b}\": unknown part {header:a b} (known: " KNOWN ")"},
+    {"{header:NAME}", "header(NAME)", NULL},
     {"", NULL, "signed content is empty (write the parts that are signed, such as {body})"},
-    {"{bdy}", NULL,
-     "signed content \"{bdy}\": unknown part {bdy} (known: {body}, {timestamp}, {id}, {url}, {form:sorted}, {token})"},
-    {"{}", NULL,
-     "signed content \"{}\": unknown part {} (known: {body}, {timestamp}, {id}, {url}, {form:sorted}, {token})"},
-    {"{Body}", NULL,
-     "signed content \"{Body}\": unknown part {Body} (known: {body}, {timestamp}, {id}, {url}, {form:sorted}, "
-     "{token})"},
-    {"{ body }", NULL,
-     "signed content \"{ body }\": unknown part { body } (known: {body}, {timestamp}, {id}, {url}, {form:sorted}, "
-     "{token})"},
-    {"{form}", NULL,
-     "signed content \"{form}\": unknown part {form} (known: {body}, {timestamp}, {id}, {url}, {form:sorted}, "
-     "{token})"},
+    {"{bdy}", NULL, "signed content \"{bdy}\": unknown part {bdy} (known: " KNOWN ")"},
+    {"{}", NULL, "signed content \"{}\": unknown part {} (known: " KNOWN ")"},
+    {"{Body}", NULL, "signed content \"{Body}\": unknown part {Body} (known: " KNOWN ")"},
+    {"{ body }", NULL, "signed content \"{ body }\": unknown part { body } (known: " KNOWN ")"},
+    {"{form}", NULL, "signed content \"{form}\": unknown part {form} (known: " KNOWN ")"},
     {"{timestamp.{body}", NULL, "signed content \"{timestamp.{body}\": the '{' at character 1 is not closed"},
     {"{body", NULL, "signed content \"{body\": the '{' at character 1 is not closed"},
     {"x.{", NULL, "signed content \"x.{\": the '{' at character 3 is not closed"},
@@ -176,9 +180,9 @@ static const struct {
     {HB_FIELD_SPLIT, "plain, pairs, list, token, body"},
     {HB_FIELD_ALGORITHM, "none, sha1, sha256, sha512, ed25519, ecdsa-p256"},
     {HB_FIELD_ENCODING, "hex, base64, base64url"},
-    {HB_FIELD_SECRET_FORM, "raw, whsec"},
-    {HB_FIELD_PUBLIC_KEY_FORM, "none, hex, whpk, spki"},
-    {HB_FIELD_TIMESTAMP_UNIT, "seconds, milliseconds"},
+    {HB_FIELD_SECRET_FORM, "raw, whsec, hex, base64"},
+    {HB_FIELD_PUBLIC_KEY_FORM, "none, hex, whpk, spki, base64, pem"},
+    {HB_FIELD_TIMESTAMP_UNIT, "seconds, milliseconds, rfc3339"},
     {HB_FIELD_HANDSHAKE, "none, slack, zoom, meta, discord, dropbox"},
     {HB_FIELD_NEEDS, "secret, publicKey, keyEither, publicUrl, verifyToken"},
     {HB_FIELD_CHECKS, "bodySHA256, tokenReplay"},
@@ -314,7 +318,7 @@ static void test_sign_verifies(void)
 
 static void test_own_scheme(void)
 {
-    const hb_scheme_t own = {
+    hb_scheme_t own = {
         .name = "acme",
         .id_header = "acme-delivery",
         .needs = HB_PRESET_SECRET,
@@ -328,7 +332,8 @@ static void test_own_scheme(void)
     hb_secret_t secret = {"k", 1};
     hb_verify_config_t cfg = {.secrets = &secret, .num_secrets = 1, .tolerance_ms = 5000};
     char err[256] = "";
-    hb_verifier_t *v = hb_verifier_new_scheme(&own, &cfg, err, sizeof(err));
+    cfg.scheme = &own;
+    hb_verifier_t *v = hb_verifier_new(&cfg, err, sizeof(err));
     if (ok(v != NULL, "a scheme of its own builds (%s)", err)) {
         is_str(hb_verifier_scheme(v), "acme", "its scheme is its name");
         hb_buf_t lines;
@@ -350,15 +355,207 @@ static void test_own_scheme(void)
     }
     hb_scheme_t bad = own;
     bad.id_header = NULL;
-    ok(hb_verifier_new_scheme(&bad, &cfg, err, sizeof(err)) == NULL, "{id} without idHeader is refused");
+    cfg.scheme = &bad;
+    ok(hb_verifier_new(&cfg, err, sizeof(err)) == NULL, "{id} without idHeader is refused");
     is_str(err, "signed content \"acme:{id}:{timestamp}:{body}\" has {id}: the scheme needs idHeader", "the reason");
     bad = own;
     bad.signed_content = "{timestamp}.{bdy}";
-    ok(hb_verifier_new_scheme(&bad, &cfg, err, sizeof(err)) == NULL, "an unknown part is refused");
+    cfg.scheme = &bad;
+    ok(hb_verifier_new(&cfg, err, sizeof(err)) == NULL, "an unknown part is refused");
     is_str(err,
            "signed content \"{timestamp}.{bdy}\": unknown part {bdy} (known: {body}, {timestamp}, {id}, {url}, "
-           "{form:sorted}, {token})",
+           "{form:sorted}, {token}, {method}, {path}, {header:NAME})",
            "the parser's reason");
+}
+
+/* ---- the words a declared scheme may use beyond the 17 presets' ---- */
+
+static void test_rfc3339(void)
+{
+    static const struct {
+        const char *text;
+        int64_t ms; /* -1: refused */
+    } rows[] = {
+        {"1970-01-01T00:00:00Z", 0},
+        {"2026-12-08T10:00:00Z", 1796724000000},
+        {"2026-12-08T10:00:00.123Z", 1796724000123},
+        {"2026-12-08T10:00:00.1234567Z", 1796724000123},
+        {"2026-12-08t10:00:00z", 1796724000000},
+        {"2026-12-08T11:30:00+01:30", 1796724000000},
+        {"2026-12-08T08:00:00-02:00", 1796724000000},
+        {"2026-12-08T10:00:00", -1},
+        {"2026-12-08T10:00:00.Z", -1},
+        {"2026-13-08T10:00:00Z", -1},
+        {"2026-12-08T24:00:00Z", -1},
+        {"2026-12-08T10:00:00+0100", -1},
+        {"2026-12-08T10:00:00Zx", -1},
+        {"1796724000", -1},
+    };
+    for (size_t i = 0; i < HB_ARRAY_SIZE(rows); i++) {
+        int64_t ms = -1;
+        int rc = hb_rfc3339_parse(rows[i].text, strlen(rows[i].text), &ms);
+        if (rows[i].ms < 0)
+            is_int(rc, -1, "rfc3339 \"%s\" is refused", rows[i].text);
+        else
+            ok(rc == 0 && ms == rows[i].ms, "rfc3339 \"%s\" is %" PRId64 " ms (got %" PRId64 ")", rows[i].text,
+               rows[i].ms, ms);
+    }
+    char out[32];
+    hb_rfc3339_format(1796724000123, out);
+    is_str(out, "2026-12-08T10:00:00.123Z", "rfc3339: written in UTC with milliseconds");
+}
+
+/* The base64 HMAC-SHA256 of msg under key, computed here with OpenSSL's one-shot HMAC (not verify.c's code). */
+static void hmac_b64(const uint8_t *key, size_t klen, const char *msg, char *out)
+{
+    uint8_t mac[32];
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, strlen(msg), mac, &n);
+    hb_base64_encode(out, mac, n, 0);
+}
+
+static hb_status_t check_req(const hb_verifier_t *v, const char *method, hb_header_t *h, size_t nh, const char *body,
+                             int64_t at, const char **reason)
+{
+    hb_request_t req = {.method = method,
+                        .method_len = strlen(method),
+                        .path = "/webhooks/x?a=1",
+                        .path_len = 15,
+                        .query_at = 11,
+                        .headers = h,
+                        .num_headers = nh,
+                        .body = (const uint8_t *)body,
+                        .body_len = strlen(body),
+                        .received_at_ms = at};
+    *reason = "";
+    return hb_verifier_check(v, &req, reason);
+}
+
+static void test_new_words(void)
+{
+    /* {method}{path}, a header's value, an RFC 3339 timestamp, a hex secret */
+    hb_scheme_t own = {.name = "acme",
+                       .needs = HB_PRESET_SECRET,
+                       .signature_header = "Acme-Signature",
+                       .split = {.kind = HB_SPLIT_PLAIN},
+                       .signed_content = "{method}{path}|{header:Acme-Nonce}|{timestamp}|{body}",
+                       .algorithm = HB_ALG_SHA256,
+                       .encoding = HB_ENCODING_BASE64,
+                       .secret_form = HB_SECRET_HEX,
+                       .timestamp_header = "acme-time",
+                       .timestamp_unit = HB_TS_RFC3339,
+                       .timestamped = 1};
+    hb_secret_t secret = {"00ff10ab", 8};
+    hb_verify_config_t cfg = {.secrets = &secret, .num_secrets = 1, .tolerance_ms = 300000, .scheme = &own};
+    char err[256] = "", sig[64];
+    hb_verifier_t *v = hb_verifier_new(&cfg, err, sizeof(err));
+    if (!ok(v != NULL, "a scheme with {method}, {path}, {header:NAME}, rfc3339 and a hex secret (%s)", err))
+        return;
+    static const uint8_t key[] = {0x00, 0xff, 0x10, 0xab};
+    const char *ts = "2026-12-08T10:00:00.500Z", *body = "{\"amount\":100}";
+    hmac_b64(key, sizeof(key), "POST/webhooks/x?a=1|n-1|2026-12-08T10:00:00.500Z|{\"amount\":100}", sig);
+    hb_header_t h[] = {
+        {"acme-signature", 14, sig, strlen(sig)}, {"acme-nonce", 10, "n-1", 3}, {"acme-time", 9, ts, 24}};
+    const int64_t at = 1796724000500 + 60000;
+    const char *reason = "";
+    hb_status_t got = check_req(v, "POST", h, 3, body, at, &reason);
+    is_int(got, HB_STATUS_OK, "signed as the template says: accepted (%s)", reason);
+    is_int(check_req(v, "PUT", h, 3, body, at, &reason), HB_STATUS_UNAUTHORIZED, "another method: refused");
+    h[1].value = "n-2";
+    is_int(check_req(v, "POST", h, 3, body, at, &reason), HB_STATUS_UNAUTHORIZED, "another nonce: refused");
+    is_str(reason, "Signature mismatch", "another nonce: the reason");
+    h[1].value = "n-1";
+    is_int(check_req(v, "POST", h, 2, body, at, &reason), HB_STATUS_UNAUTHORIZED, "without the nonce header: refused");
+    is_int(check_req(v, "POST", h, 3, body, at + 600000, &reason), HB_STATUS_UNAUTHORIZED,
+           "ten minutes later: refused");
+    is_str(reason, "Timestamp outside tolerance", "ten minutes later: the reason");
+    h[2].value = "1796724000";
+    h[2].value_len = 10;
+    is_int(check_req(v, "POST", h, 3, body, at, &reason), HB_STATUS_UNAUTHORIZED, "unix seconds for rfc3339: refused");
+    is_str(reason, "Invalid timestamp", "unix seconds for rfc3339: the reason");
+    /* what `hookbridge sign` prints for it verifies (a nonce made up, the time in RFC 3339) */
+    hb_buf_t lines;
+    hb_buf_init(&lines);
+    hb_status_t st = sign_and_check(v, "/webhooks/x?a=1", "application/json", body, at, at + 1000, &reason, &lines);
+    is_int(st, HB_STATUS_OK, "what sign prints verifies (%s)", reason);
+    ok(strstr(lines.base != NULL ? lines.base : "", "acme-nonce: ") != NULL &&
+           strstr(lines.base, "acme-time: 2026-12-08T10:01:00.500Z") != NULL,
+       "sign writes the nonce and the RFC 3339 time it signed");
+    hb_buf_dispose(&lines);
+    hb_verifier_free(v);
+
+    secret = (hb_secret_t){"not hex!", 8};
+    ok(hb_verifier_new(&cfg, err, sizeof(err)) == NULL, "a hex secret that is not hex is refused");
+    is_str(err, "secret 1 is not hex digits", "its reason");
+    own.secret_form = HB_SECRET_BASE64;
+    secret = (hb_secret_t){"AP8Qqw==", 8}; /* the same four bytes */
+    h[2] = (hb_header_t){"acme-time", 9, ts, 24};
+    v = hb_verifier_new(&cfg, err, sizeof(err));
+    ok(v != NULL && check_req(v, "POST", h, 3, body, at, &reason) == HB_STATUS_OK, "a base64 secret of the same bytes");
+    hb_verifier_free(v);
+}
+
+/* An Ed25519 public key written as base64 of its 32 bytes, and as PEM; an EC key is refused for ed25519. */
+static void test_public_key_forms(void)
+{
+    EVP_PKEY *key = NULL, *ec = NULL;
+    EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+    EVP_PKEY_keygen_init(kc);
+    EVP_PKEY_keygen(kc, &key);
+    EVP_PKEY_CTX_free(kc);
+    ec = EVP_EC_gen("P-256");
+    uint8_t raw[32], sigbytes[64];
+    size_t rawlen = sizeof(raw), siglen = sizeof(sigbytes);
+    EVP_PKEY_get_raw_public_key(key, raw, &rawlen);
+    const char *body = "{\"amount\":100}";
+    EVP_MD_CTX *mc = EVP_MD_CTX_new();
+    EVP_DigestSignInit(mc, NULL, NULL, NULL, key);
+    EVP_DigestSign(mc, sigbytes, &siglen, (const unsigned char *)body, strlen(body));
+    EVP_MD_CTX_free(mc);
+    char b64[64], sig[128], pem[512], ecpem[512];
+    hb_base64_encode(b64, raw, rawlen, 0);
+    hb_base64_encode(sig, sigbytes, siglen, 0);
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PUBKEY(bio, key);
+    pem[BIO_read(bio, pem, sizeof(pem) - 1)] = '\0';
+    PEM_write_bio_PUBKEY(bio, ec);
+    ecpem[BIO_read(bio, ecpem, sizeof(ecpem) - 1)] = '\0';
+    BIO_free(bio);
+    hb_scheme_t own = {.name = "ed",
+                       .needs = HB_PRESET_PUBLIC_KEY,
+                       .signature_header = "Ed-Signature",
+                       .split = {.kind = HB_SPLIT_PLAIN},
+                       .signed_content = "{body}",
+                       .algorithm = HB_ALG_ED25519,
+                       .encoding = HB_ENCODING_BASE64};
+    static const struct {
+        hb_pubkey_form_t form;
+        const char *name;
+    } forms[] = {{HB_PUBKEY_BASE64, "base64"}, {HB_PUBKEY_PEM, "pem"}};
+    for (size_t i = 0; i < HB_ARRAY_SIZE(forms); i++) {
+        own.public_key_form = forms[i].form;
+        char *text = forms[i].form == HB_PUBKEY_PEM ? pem : b64;
+        hb_verify_config_t cfg = {.public_keys = &text, .num_public_keys = 1, .scheme = &own};
+        char err[256] = "";
+        hb_verifier_t *v = hb_verifier_new(&cfg, err, sizeof(err));
+        if (!ok(v != NULL, "publicKeyForm %s: the key loads (%s)", forms[i].name, err))
+            continue;
+        hb_header_t h[] = {{"ed-signature", 12, sig, strlen(sig)}};
+        const char *reason = "";
+        is_int(check_req(v, "POST", h, 1, body, 0, &reason), HB_STATUS_OK, "publicKeyForm %s: the signature verifies",
+               forms[i].name);
+        is_int(check_req(v, "POST", h, 1, "{\"amount\":999}", 0, &reason), HB_STATUS_UNAUTHORIZED,
+               "publicKeyForm %s: another body is refused", forms[i].name);
+        hb_verifier_free(v);
+    }
+    own.public_key_form = HB_PUBKEY_PEM;
+    char *text = ecpem;
+    hb_verify_config_t cfg = {.public_keys = &text, .num_public_keys = 1, .scheme = &own};
+    char err[256] = "";
+    ok(hb_verifier_new(&cfg, err, sizeof(err)) == NULL, "an EC key for ed25519 is refused");
+    is_str(err, "verify.publicKey is not an Ed25519 public key (a PEM PUBLIC KEY block)", "its reason");
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ec);
 }
 
 int main(void)
@@ -368,5 +565,8 @@ int main(void)
     test_vocabulary();
     test_sign_verifies();
     test_own_scheme();
+    test_rfc3339();
+    test_new_words();
+    test_public_key_forms();
     return done_testing();
 }
