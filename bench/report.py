@@ -32,7 +32,7 @@ LABELS = {
     "real": "hookbridge, Kafka 3.9",
     "peer": "nginx + lua-resty-kafka, Kafka 3.9",
 }
-SECTIONS = ["main", "callgrind", "soak"]
+SECTIONS = ["main", "compare", "callgrind", "soak"]
 
 
 def read_meta(work):
@@ -122,13 +122,14 @@ def post(url, body, headers):
         return e.code, e.read()
 
 
-def cmd_check(work, sig_header, *urls):
+def cmd_check(work, sig_header, *named):
+    """Each of named is SCENARIO=URL: a signed request must be answered 200, a bad signature 401 (but the ceiling's)."""
     body = open(os.path.join(work, "body.json"), "rb").read()
     name, value = sig_header.split(":", 1)
     good = {"Content-Type": "application/json", name: value.strip()}
     bad = {"Content-Type": "application/json", name: "0" * 64}
     checks = []
-    for scenario, url in zip(SCENARIOS, urls):
+    for scenario, url in (n.split("=", 1) for n in named):
         status, answer = post(url, body, good)
         checks.append((scenario, "signed", status, answer.decode(errors="replace").strip()))
         if status != 200:
@@ -375,6 +376,39 @@ def cmd_soak(work, secs, conns):
         out.append("| %s | %.1f |\n" % (t, rss / 1024))
     save_json(work, "soak.json", {"rows": rows, "wrk": wrk})
     write_sections({"soak": "".join(out)})
+
+
+# ------------------------------------------------------------------------------------------------- compare --
+
+
+def cmd_compare(work):
+    """bench/run --compare: each scenario's runs from the build before and from this tree, side by side."""
+    points = read_points(work)
+    agg, meta = aggregate(points), read_meta(work)
+    out = ["## Before and after\n\n",
+           "The isolated and real scenarios from two builds, started side by side and measured interleaved (the "
+           "order reversed on every other run), %s runs of %s s each; each figure is the median of the runs, "
+           "rps also run by run. Before: `%s`; after: `%s`.\n\n" % (
+               meta.get("runs", "?"), meta.get("seconds", "?"), meta.get("before", "?"), meta.get("after", "?")),
+           machine_lines(meta), "\n",
+           "| scenario | conns | build | req/s (runs) | req/s median | after/before | p50 ms | p99 ms | CPU µs/req "
+           "| non-2xx | errors |\n|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n"]
+    for scenario in ("isolated", "real"):
+        for conns in sorted({c for (s, c) in agg if s == scenario}):
+            for build, key in (("before", scenario + "-before"), ("after", scenario)):
+                a = agg.get((key, conns))
+                if a is None:
+                    continue
+                runs = [p["rps"] for p in points if p["kind"] == "run" and p["scenario"] == key
+                        and p["conns"] == conns]
+                base = agg.get((scenario + "-before", conns))
+                ratio = "%.3f" % (a["rps"] / base["rps"]) if build == "after" and base else ""
+                out.append("| %s | %d | %s | %s | %.0f | %s | %.2f | %.2f | %s | %d | %d |\n" % (
+                    scenario, conns, build, " / ".join("%.0f" % r for r in runs), a["rps"], ratio, a["p50_ms"],
+                    a["p99_ms"], fmt(a["cpu_us"], "%.1f"), a["non2xx"], a["errors"]))
+    text = "".join(out)
+    sys.stdout.write(text)
+    write_sections({"compare": text})
 
 
 # ---------------------------------------------------------------------------------------------------- main --
@@ -658,6 +692,7 @@ def main():
     {
         "check": cmd_check, "best-rps": cmd_best_rps, "halfrate": cmd_halfrate, "overload": cmd_overload,
         "callgrind": cmd_callgrind, "soak": cmd_soak, "main": cmd_main,
+        "compare": cmd_compare,
     }[cmd](*args)
 
 
