@@ -40,6 +40,9 @@ static const char usage[] =
     "  match  FILTER [PAYLOAD]     does the EventFilter match the payload? (JSON text or @file; PAYLOAD from\n"
     "                              stdin when absent, empty = no payload) exit 0 match, 1 no match, 2 bad filter\n"
     "  config-keys --json          every configuration key: path, type, default, HOOKBRIDGE_* variable, reloadable\n"
+    "  providers [--json|--markdown]\n"
+    "                              every provider preset: its headers, what is signed, its key, timestamp, handshake\n"
+    "                              and what proves it (--json: in the words of verify: { scheme: })\n"
     "  version\n";
 
 static hb_config_t *hb_load_or_exit(const char *path)
@@ -486,6 +489,67 @@ static int hb_cmd_config_keys(int argc, char **argv, int first)
     return 0;
 }
 
+/* One preset as a row of the README's table. */
+static void hb_preset_markdown(const hb_scheme_t *s, hb_buf_t *out)
+{
+    char ts[96] = "";
+    if (s->timestamped)
+        snprintf(ts, sizeof(ts), "%s, %s, ±%us", s->timestamp_header != NULL ? s->timestamp_header : "in the signature",
+                 hb_scheme_word(HB_FIELD_TIMESTAMP_UNIT, (int)s->timestamp_unit),
+                 s->tolerance_s != 0 ? s->tolerance_s : 300);
+    const char *key = (s->needs & HB_PRESET_PUBLIC_KEY)   ? "publicKey"
+                      : (s->needs & HB_PRESET_KEY_EITHER) ? "secret or publicKey"
+                                                          : "secret";
+    hb_buf_printf(out, "| `%s` | %s | %s | `%s` | %s | %s | %s | %s | %s |\n", s->name, key,
+                  s->signature_header != NULL ? s->signature_header : "(in the body)",
+                  s->signed_content != NULL ? s->signed_content : "(a shared token)",
+                  hb_scheme_word(HB_FIELD_ALGORITHM, (int)s->algorithm), ts[0] != '\0' ? ts : "—",
+                  s->id_header != NULL ? s->id_header : "—",
+                  s->handshake != HB_HANDSHAKE_NONE ? hb_scheme_word(HB_FIELD_HANDSHAKE, (int)s->handshake) : "—",
+                  s->proof != NULL ? s->proof : "");
+}
+
+/* The presets: a table, JSON in the words of a declared scheme, or the README's Markdown table. */
+static int hb_cmd_providers(int argc, char **argv, int first)
+{
+    const char *mode = first < argc ? argv[first] : "";
+    if (first + 1 < argc || (first < argc && strcmp(mode, "--json") != 0 && strcmp(mode, "--markdown") != 0)) {
+        fprintf(stderr, "usage: hookbridge providers [--json|--markdown]\n");
+        return HB_EXIT_USAGE;
+    }
+    hb_buf_t out;
+    hb_buf_init(&out);
+    if (strcmp(mode, "--json") == 0)
+        hb_buf_putc(&out, '[');
+    else if (strcmp(mode, "--markdown") == 0)
+        hb_buf_puts(&out, "| preset | key | signature header | what is signed | algorithm | timestamp | delivery id | "
+                          "handshake | proven by |\n|---|---|---|---|---|---|---|---|---|\n");
+    else
+        hb_buf_printf(&out, "%-20s %-20s %-40s %-11s %s\n", "PRESET", "KEY", "SIGNATURE HEADER", "ALGORITHM", "SIGNED");
+    for (size_t i = 0; hb_scheme_at(i) != NULL; i++) {
+        const hb_scheme_t *s = hb_scheme_at(i);
+        if (strcmp(mode, "--json") == 0) {
+            hb_buf_puts(&out, i > 0 ? ",\n " : "");
+            hb_scheme_json(s, 1, &out);
+        } else if (strcmp(mode, "--markdown") == 0) {
+            hb_preset_markdown(s, &out);
+        } else {
+            hb_buf_printf(&out, "%-20s %-20s %-40s %-11s %s\n", s->name,
+                          (s->needs & HB_PRESET_PUBLIC_KEY)   ? "publicKey"
+                          : (s->needs & HB_PRESET_KEY_EITHER) ? "secret|publicKey"
+                                                              : "secret",
+                          s->signature_header != NULL ? s->signature_header : "(in the body)",
+                          hb_scheme_word(HB_FIELD_ALGORITHM, (int)s->algorithm),
+                          s->signed_content != NULL ? s->signed_content : "(a shared token)");
+        }
+    }
+    if (strcmp(mode, "--json") == 0)
+        hb_buf_puts(&out, "]\n");
+    fputs(out.base, stdout);
+    hb_buf_dispose(&out);
+    return 0;
+}
+
 static int hb_cmd_decode(void)
 {
     hb_buf_t in, out;
@@ -579,6 +643,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "config-keys") == 0) /* before the shared options: --json is its own */
         return hb_cmd_config_keys(argc, argv, 2);
+    if (strcmp(cmd, "providers") == 0)
+        return hb_cmd_providers(argc, argv, 2);
     hb_args_t args = {0};
     int first = hb_parse_args(argc - 1, argv + 1, &args) + 1;
     if (strcmp(cmd, "serve") == 0) {

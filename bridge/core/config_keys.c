@@ -350,7 +350,7 @@ static void hb_scheme_check(hb_loader_t *l, yaml_node_t *node, void *base, yaml_
                 : sp->kind == HB_SPLIT_LIST && sp->ed25519_key != NULL
                     ? (sp->signature_key != NULL ? HB_PRESET_KEY_EITHER : HB_PRESET_PUBLIC_KEY)
                     : HB_PRESET_SECRET) |
-               (url ? HB_PRESET_PUBLIC_URL : 0);
+               (url ? HB_PRESET_PUBLIC_URL : 0) | (s->handshake == HB_HANDSHAKE_META ? HB_PRESET_VERIFY_TOKEN : 0);
 }
 
 static void hb_scheme_parse(hb_loader_t *l, const hb_key_t *key, const char *what, yaml_node_t *node, void *base)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "util.h"
 
 #define S HB_PRESET_SECRET
@@ -17,23 +18,32 @@
    no timestamp header, seconds, not timestamped, no handshake, no checks. */
 /* clang-format off */
 static const hb_scheme_t hb_schemes[] = {
-    {.name = "github",            .id_header = "x-github-delivery",          .needs = S,     .signature_header = "X-Hub-Signature-256",                    .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256=", .sign_prefix = 1},                          .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX},
-    {.name = "stripe",            .id_header = NULL,                         .needs = S,     .signature_header = "Stripe-Signature",                       .split = {.kind = HB_SPLIT_PAIRS, .separator = ',', .timestamp_key = "t", .signature_key = "v1"},  .signed_content = "{timestamp}.{body}",      .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                  .timestamped = 1},
-    {.name = "slack",             .id_header = NULL,                         .needs = S,     .signature_header = "X-Slack-Signature",                      .split = {.kind = HB_SPLIT_PLAIN, .required_prefix = "v0="},                                       .signed_content = "v0:{timestamp}:{body}",   .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,    .timestamp_header = "x-slack-request-timestamp",              .timestamped = 1,                                                                    .handshake = HB_HANDSHAKE_SLACK},
-    {.name = "shopify",           .id_header = "x-shopify-webhook-id",       .needs = S,     .signature_header = "X-Shopify-Hmac-Sha256",                  .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256="},                                            .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_BASE64},
-    {.name = "standard-webhooks", .id_header = "webhook-id",                 .needs = E,     .signature_header = "Webhook-Signature",                      .split = {.kind = HB_SPLIT_LIST, .separator = ' ', .signature_key = "v1", .ed25519_key = "v1a"},   .signed_content = "{id}.{timestamp}.{body}", .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_BASE64, .timestamp_header = "webhook-timestamp",                      .timestamped = 1, .secret_form = HB_SECRET_WHSEC, .public_key_form = HB_PUBKEY_WHPK},
-    {.name = "svix",              .id_header = "svix-id",                    .needs = E,     .signature_header = "Svix-Signature",                         .split = {.kind = HB_SPLIT_LIST, .separator = ' ', .signature_key = "v1", .ed25519_key = "v1a"},   .signed_content = "{id}.{timestamp}.{body}", .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_BASE64, .timestamp_header = "svix-timestamp",                         .timestamped = 1, .secret_form = HB_SECRET_WHSEC, .public_key_form = HB_PUBKEY_WHPK},
-    {.name = "twilio",            .id_header = "i-twilio-idempotency-token", .needs = S | U, .signature_header = "X-Twilio-Signature",                     .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha1="},                                              .signed_content = "{url}{form:sorted}",      .algorithm = HB_ALG_SHA1,       .encoding = HB_ENCODING_BASE64,                                                                                                                                                                                       .checks = HB_CHECK_BODY_SHA256},
-    {.name = "zoom",              .id_header = NULL,                         .needs = S,     .signature_header = "X-Zm-Signature",                         .split = {.kind = HB_SPLIT_PLAIN, .required_prefix = "v0="},                                       .signed_content = "v0:{timestamp}:{body}",   .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,    .timestamp_header = "x-zm-request-timestamp",                 .timestamped = 1,                                                                    .handshake = HB_HANDSHAKE_ZOOM},
-    {.name = "meta",              .id_header = NULL,                         .needs = S | T, .signature_header = "X-Hub-Signature-256",                    .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256=", .sign_prefix = 1},                          .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                                                                                                       .handshake = HB_HANDSHAKE_META},
-    {.name = "discord",           .id_header = NULL,                         .needs = P,     .signature_header = "X-Signature-Ed25519",                    .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "{timestamp}{body}",       .algorithm = HB_ALG_ED25519,    .encoding = HB_ENCODING_HEX,    .timestamp_header = "x-signature-timestamp",                  .timestamped = 1,                                 .public_key_form = HB_PUBKEY_HEX,  .handshake = HB_HANDSHAKE_DISCORD},
-    {.name = "sendgrid",          .id_header = NULL,                         .needs = P,     .signature_header = "X-Twilio-Email-Event-Webhook-Signature", .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "{timestamp}{body}",       .algorithm = HB_ALG_ECDSA_P256, .encoding = HB_ENCODING_BASE64, .timestamp_header = "x-twilio-email-event-webhook-timestamp", .timestamped = 1,                                 .public_key_form = HB_PUBKEY_SPKI},
-    {.name = "linear",            .id_header = "linear-delivery",            .needs = S,     .signature_header = "Linear-Signature",                       .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256="},                                            .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX},
-    {.name = "intercom",          .id_header = NULL,                         .needs = S,     .signature_header = "X-Hub-Signature",                        .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha1=", .sign_prefix = 1},                            .signed_content = "{body}",                  .algorithm = HB_ALG_SHA1,       .encoding = HB_ENCODING_HEX},
-    {.name = "paddle",            .id_header = NULL,                         .needs = S,     .signature_header = "Paddle-Signature",                       .split = {.kind = HB_SPLIT_PAIRS, .separator = ';', .timestamp_key = "ts", .signature_key = "h1"}, .signed_content = "{timestamp}:{body}",      .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                  .timestamped = 1},
-    {.name = "gitlab",            .id_header = "idempotency-key",            .needs = S,     .signature_header = "X-Gitlab-Token",                         .split = {.kind = HB_SPLIT_TOKEN},                                                                 .signed_content = NULL,                      .algorithm = HB_ALG_NONE},
-    {.name = "mailgun",           .id_header = NULL,                         .needs = S,     .signature_header = NULL,                                     .split = {.kind = HB_SPLIT_BODY},                                                                  .signed_content = "{timestamp}{token}",      .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                  .timestamped = 1,                                                                                                       .checks = HB_CHECK_TOKEN_REPLAY},
-    {.name = "dropbox",           .id_header = NULL,                         .needs = S,     .signature_header = "X-Dropbox-Signature",                    .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256="},                                            .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                                                                                                       .handshake = HB_HANDSHAKE_DROPBOX},
+    {.name = "github",            .id_header = "x-github-delivery",          .needs = S,     .signature_header = "X-Hub-Signature-256",                    .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256=", .sign_prefix = 1},                          .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX, .docs = "https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries", .proof = "sdk: @octokit/webhooks-methods@6.0.0 sign; docs example (GitHub's test values)"},
+    {.name = "stripe",            .id_header = NULL,                         .needs = S,     .signature_header = "Stripe-Signature",                       .split = {.kind = HB_SPLIT_PAIRS, .separator = ',', .timestamp_key = "t", .signature_key = "v1"},  .signed_content = "{timestamp}.{body}",      .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                  .timestamped = 1, .docs = "https://docs.stripe.com/webhooks#verify-manually", .proof = "sdk: stripe@23.1.0 webhooks.generateTestHeaderString, constructEvent"},
+    {.name = "slack",             .id_header = NULL,                         .needs = S,     .signature_header = "X-Slack-Signature",                      .split = {.kind = HB_SPLIT_PLAIN, .required_prefix = "v0="},                                       .signed_content = "v0:{timestamp}:{body}",   .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,    .timestamp_header = "x-slack-request-timestamp",              .timestamped = 1,                                                                    .handshake = HB_HANDSHAKE_SLACK, .docs = "https://api.slack.com/authentication/verifying-requests-from-slack", .proof = "docs example: Slack's, as python-slack-sdk's tests hold it"},
+    {.name = "shopify",           .id_header = "x-shopify-webhook-id",       .needs = S,     .signature_header = "X-Shopify-Hmac-Sha256",                  .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256="},                                            .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_BASE64, .docs = "https://shopify.dev/docs/apps/build/webhooks/subscribe/https", .proof = "docs: the algorithm on the provider's page, recomputed (no SDK here verifies)"},
+    {.name = "standard-webhooks", .id_header = "webhook-id",                 .needs = E,     .signature_header = "Webhook-Signature",                      .split = {.kind = HB_SPLIT_LIST, .separator = ' ', .signature_key = "v1", .ed25519_key = "v1a"},   .signed_content = "{id}.{timestamp}.{body}", .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_BASE64, .timestamp_header = "webhook-timestamp",                      .timestamped = 1, .secret_form = HB_SECRET_WHSEC, .public_key_form = HB_PUBKEY_WHPK, .docs = "https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md", .proof = "sdk: standardwebhooks@1.1.1 Webhook.verify; docs example (the spec's libraries)"},
+    {.name = "svix",              .id_header = "svix-id",                    .needs = E,     .signature_header = "Svix-Signature",                         .split = {.kind = HB_SPLIT_LIST, .separator = ' ', .signature_key = "v1", .ed25519_key = "v1a"},   .signed_content = "{id}.{timestamp}.{body}", .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_BASE64, .timestamp_header = "svix-timestamp",                         .timestamped = 1, .secret_form = HB_SECRET_WHSEC, .public_key_form = HB_PUBKEY_WHPK, .docs = "https://docs.svix.com/receiving/verifying-payloads/how-manual", .proof = "sdk: svix@1.99.1 Webhook.verify; docs example (svix-webhooks tests)"},
+    {.name = "twilio",            .id_header = "i-twilio-idempotency-token", .needs = S | U, .signature_header = "X-Twilio-Signature",                     .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha1="},                                              .signed_content = "{url}{form:sorted}",      .algorithm = HB_ALG_SHA1,       .encoding = HB_ENCODING_BASE64,                                                                                                                                                                                       .checks = HB_CHECK_BODY_SHA256, .docs = "https://www.twilio.com/docs/usage/webhooks/webhooks-security", .proof = "sdk: twilio@6.3.1 getExpectedTwilioSignature, validateRequest; docs example (twilio-python tests)"},
+    {.name = "zoom",              .id_header = NULL,                         .needs = S,     .signature_header = "X-Zm-Signature",                         .split = {.kind = HB_SPLIT_PLAIN, .required_prefix = "v0="},                                       .signed_content = "v0:{timestamp}:{body}",   .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,    .timestamp_header = "x-zm-request-timestamp",                 .timestamped = 1,                                                                    .handshake = HB_HANDSHAKE_ZOOM, .docs = "https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events", .proof = "sdk: @zoom/rivet@0.4.0 (verifies the events and the url_validation answer)"},
+    {.name = "meta",              .id_header = NULL,                         .needs = S | T, .signature_header = "X-Hub-Signature-256",                    .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256=", .sign_prefix = 1},                          .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                                                                                                       .handshake = HB_HANDSHAKE_META, .docs = "https://developers.facebook.com/docs/graph-api/webhooks/getting-started#validate-payloads", .proof = "docs: the algorithm on the provider's page, recomputed (no SDK here verifies)"},
+    {.name = "discord",           .id_header = NULL,                         .needs = P,     .signature_header = "X-Signature-Ed25519",                    .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "{timestamp}{body}",       .algorithm = HB_ALG_ED25519,    .encoding = HB_ENCODING_HEX,    .timestamp_header = "x-signature-timestamp",                  .timestamped = 1,                                 .public_key_form = HB_PUBKEY_HEX,  .handshake = HB_HANDSHAKE_DISCORD, .docs = "https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers", .proof = "sdk: discord-interactions@4.4.0 verifyKey"},
+    {.name = "sendgrid",          .id_header = NULL,                         .needs = P,     .signature_header = "X-Twilio-Email-Event-Webhook-Signature", .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "{timestamp}{body}",       .algorithm = HB_ALG_ECDSA_P256, .encoding = HB_ENCODING_BASE64, .timestamp_header = "x-twilio-email-event-webhook-timestamp", .timestamped = 1,                                 .public_key_form = HB_PUBKEY_SPKI, .docs = "https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features", .proof = "sdk: @sendgrid/eventwebhook@8.0.0 verifySignature; docs example (its tests)"},
+    {.name = "linear",            .id_header = "linear-delivery",            .needs = S,     .signature_header = "Linear-Signature",                       .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256="},                                            .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX, .docs = "https://linear.app/developers/webhooks#securing-webhooks", .proof = "sdk: @linear/sdk@98.0.0 LinearWebhookClient.verify"},
+    {.name = "intercom",          .id_header = NULL,                         .needs = S,     .signature_header = "X-Hub-Signature",                        .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha1=", .sign_prefix = 1},                            .signed_content = "{body}",                  .algorithm = HB_ALG_SHA1,       .encoding = HB_ENCODING_HEX, .docs = "https://developers.intercom.com/docs/references/webhooks/webhook-models#signed-notifications", .proof = "docs: the algorithm on the provider's page, recomputed (no SDK here verifies)"},
+    {.name = "paddle",            .id_header = NULL,                         .needs = S,     .signature_header = "Paddle-Signature",                       .split = {.kind = HB_SPLIT_PAIRS, .separator = ';', .timestamp_key = "ts", .signature_key = "h1"}, .signed_content = "{timestamp}:{body}",      .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                  .timestamped = 1, .docs = "https://developer.paddle.com/webhooks/signature-verification", .proof = "sdk: @paddle/paddle-node-sdk@3.10.0 webhooks.isSignatureValid; docs example (its tests)"},
+    {.name = "gitlab",            .id_header = "idempotency-key",            .needs = S,     .signature_header = "X-Gitlab-Token",                         .split = {.kind = HB_SPLIT_TOKEN},                                                                 .signed_content = NULL,                      .algorithm = HB_ALG_NONE, .docs = "https://docs.gitlab.com/user/project/integrations/webhooks/#validate-requests-with-a-secret-token", .proof = "docs: a shared token compared as it is (nothing is signed)"},
+    {.name = "mailgun",           .id_header = NULL,                         .needs = S,     .signature_header = NULL,                                     .split = {.kind = HB_SPLIT_BODY},                                                                  .signed_content = "{timestamp}{token}",      .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                  .timestamped = 1,                                                                                                       .checks = HB_CHECK_TOKEN_REPLAY, .docs = "https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks", .proof = "docs: the algorithm on the provider's page, recomputed (no SDK here verifies)"},
+    {.name = "dropbox",           .id_header = NULL,                         .needs = S,     .signature_header = "X-Dropbox-Signature",                    .split = {.kind = HB_SPLIT_PLAIN, .prefix = "sha256="},                                            .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,                                                                                                                                                       .handshake = HB_HANDSHAKE_DROPBOX, .docs = "https://www.dropbox.com/developers/reference/webhooks#notifications", .proof = "docs: the algorithm on the provider's page, recomputed (no SDK here verifies)"},
+    /* ---- the presets beyond the first 17: each proven in tests/providers/signers/NAME.mjs ---- */
+    {.name = "line",              .id_header = NULL,                         .needs = S,     .signature_header = "X-Line-Signature",                       .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_BASE64, .docs = "https://developers.line.biz/en/docs/messaging-api/verify-webhook-signature/", .proof = "sdk: @line/bot-sdk@11.2.0 validateSignature"},
+    {.name = "telnyx",            .id_header = NULL,                         .needs = P,     .signature_header = "Telnyx-Signature-Ed25519",               .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "{timestamp}|{body}",      .algorithm = HB_ALG_ED25519,    .encoding = HB_ENCODING_BASE64, .timestamp_header = "telnyx-timestamp",                       .timestamped = 1,                                 .public_key_form = HB_PUBKEY_BASE64, .docs = "https://developers.telnyx.com/docs/development/sdk/node/webhooks", .proof = "sdk: telnyx@7.24.0 TelnyxWebhook.verify"},
+    /* ---- batch a ---- */
+    /* ---- batch b ---- */
+    /* ---- batch c ---- */
+    /* ---- batch d ---- */
+    /* ---- batch e ---- */
+    /* ---- batch f ---- */
 };
 /* clang-format on */
 #undef S
@@ -251,4 +261,103 @@ int hb_scheme_template_parse(const char *text, hb_scheme_part_t *parts, size_t m
         i = close + 1;
     }
     return (int)n;
+}
+
+/* ---- as JSON ---- */
+
+static void hb_json_member(hb_buf_t *out, int *first, const char *key)
+{
+    hb_buf_printf(out, "%s\"%s\":", *first ? "" : ",", key);
+    *first = 0;
+}
+
+static void hb_json_str_member(hb_buf_t *out, int *first, const char *key, const char *value)
+{
+    if (value == NULL)
+        return;
+    hb_json_member(out, first, key);
+    hb_json_cstr(out, value);
+}
+
+/* A word member, left out at the field's default (value 0) unless always. */
+static void hb_json_word_member(hb_buf_t *out, int *first, const char *key, hb_scheme_field_t field, int value,
+                                int always)
+{
+    if (value != 0 || always)
+        hb_json_str_member(out, first, key, hb_scheme_word(field, value));
+}
+
+/* The words of the set bits of flags, as a JSON list. */
+static void hb_json_flags(hb_buf_t *out, hb_scheme_field_t field, unsigned flags)
+{
+    hb_buf_putc(out, '[');
+    for (int bit = 0, n = 0; hb_scheme_word(field, bit) != NULL; bit++)
+        if (flags & (1u << bit)) {
+            hb_buf_puts(out, n++ > 0 ? "," : "");
+            hb_json_cstr(out, hb_scheme_word(field, bit));
+        }
+    hb_buf_putc(out, ']');
+}
+
+static void hb_split_json(const hb_split_t *sp, hb_buf_t *out)
+{
+    int first = 1;
+    hb_buf_putc(out, '{');
+    hb_json_word_member(out, &first, "kind", HB_FIELD_SPLIT, (int)sp->kind, 1);
+    hb_json_str_member(out, &first, "prefix", sp->prefix);
+    if (sp->sign_prefix) {
+        hb_json_member(out, &first, "signPrefix");
+        hb_buf_puts(out, "true");
+    }
+    hb_json_str_member(out, &first, "requiredPrefix", sp->required_prefix);
+    if (sp->separator != '\0') {
+        char sep[2] = {sp->separator, '\0'};
+        hb_json_str_member(out, &first, "separator", sep);
+    }
+    hb_json_str_member(out, &first, "timestampKey", sp->timestamp_key);
+    hb_json_str_member(out, &first, "signatureKey", sp->signature_key);
+    hb_json_str_member(out, &first, "ed25519Key", sp->ed25519_key);
+    hb_buf_putc(out, '}');
+}
+
+void hb_scheme_json(const hb_scheme_t *s, int info, hb_buf_t *out)
+{
+    int first = 1;
+    hb_buf_putc(out, '{');
+    hb_json_str_member(out, &first, "name", s->name);
+    if (info) {
+        static const char *const keys[] = {"secret", "publicKey", "secret or publicKey"};
+        unsigned n = s->needs;
+        hb_json_str_member(out, &first, "key",
+                           keys[(n & HB_PRESET_PUBLIC_KEY)   ? 1
+                                : (n & HB_PRESET_KEY_EITHER) ? 2
+                                                             : 0]);
+        hb_json_member(out, &first, "needs");
+        hb_json_flags(out, HB_FIELD_NEEDS, n);
+        hb_json_member(out, &first, "tolerance");
+        hb_buf_printf(out, "\"%us\"", s->tolerance_s != 0 ? s->tolerance_s : 300);
+        hb_json_str_member(out, &first, "docs", s->docs);
+        hb_json_str_member(out, &first, "proof", s->proof);
+    }
+    hb_json_str_member(out, &first, "signatureHeader", s->signature_header);
+    hb_json_str_member(out, &first, "idHeader", s->id_header);
+    hb_json_member(out, &first, "split");
+    hb_split_json(&s->split, out);
+    hb_json_str_member(out, &first, "signed", s->signed_content);
+    hb_json_word_member(out, &first, "algorithm", HB_FIELD_ALGORITHM, (int)s->algorithm, 1);
+    hb_json_word_member(out, &first, "encoding", HB_FIELD_ENCODING, (int)s->encoding, info);
+    hb_json_word_member(out, &first, "secretForm", HB_FIELD_SECRET_FORM, (int)s->secret_form, info);
+    hb_json_word_member(out, &first, "publicKeyForm", HB_FIELD_PUBLIC_KEY_FORM, (int)s->public_key_form, info);
+    hb_json_str_member(out, &first, "timestampHeader", s->timestamp_header);
+    hb_json_word_member(out, &first, "timestampUnit", HB_FIELD_TIMESTAMP_UNIT, (int)s->timestamp_unit, info);
+    if (s->timestamped || info) {
+        hb_json_member(out, &first, "timestamped");
+        hb_buf_puts(out, s->timestamped ? "true" : "false");
+    }
+    hb_json_word_member(out, &first, "handshake", HB_FIELD_HANDSHAKE, (int)s->handshake, info);
+    if (s->checks != 0 || info) {
+        hb_json_member(out, &first, "checks");
+        hb_json_flags(out, HB_FIELD_CHECKS, s->checks);
+    }
+    hb_buf_putc(out, '}');
 }

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "util.h"
+
 /** What a scheme needs in its `verify:` (`needs`), checked by config.c. */
 enum {
     HB_PRESET_SECRET = 1,       /* secret: secret(s) compulsory */
@@ -96,6 +98,7 @@ typedef struct hb_scheme {
     const char *name;             /* "github"; what hb_verifier_scheme() reports for a preset */
     const char *id_header;        /* `idHeader`: the delivery id, lower-case, or NULL; {id} reads it */
     unsigned needs;               /* HB_PRESET_* */
+    unsigned tolerance_s;         /* the default of verify.tolerance for this scheme; 0: 300 */
     const char *signature_header; /* `signatureHeader`, as providers write it; NULL for a body split */
     hb_split_t split;             /* `split` */
     const char *signed_content;   /* `signed`: a template (hb_scheme_template_parse); NULL for a token split */
@@ -129,6 +132,13 @@ extern const char *const hb_scheme_timestamp_unit_words[];
 extern const char *const hb_scheme_handshake_words[];
 extern const char *const hb_scheme_needs_words[];
 extern const char *const hb_scheme_check_words[];
+
+/**
+ * Appends s as a JSON object in the words of `verify: { scheme: }` (strings that are NULL, and words at their
+ * defaults, left out, so the object is a declared scheme that loads into the same row). With info, also what only
+ * describes a preset: docs, proof, needs (as words), the key it takes and its default tolerance.
+ */
+void hb_scheme_json(const hb_scheme_t *s, int info, hb_buf_t *out);
 
 /** The fields whose values are words (hb_scheme_word, hb_scheme_value). */
 typedef enum hb_scheme_field {

@@ -271,7 +271,9 @@ static int hb_verifier_setup(hb_verifier_t *v, const hb_verify_config_t *cfg, ch
     }
     v->id_header_len = s->id_header != NULL ? strlen(s->id_header) : 0;
     v->ts_header_len = s->timestamp_header != NULL ? strlen(s->timestamp_header) : 0;
-    v->tolerance_ms = cfg->tolerance_ms != 0 ? (int64_t)cfg->tolerance_ms : 300000;
+    v->tolerance_ms = cfg->tolerance_ms != 0 ? (int64_t)cfg->tolerance_ms
+                      : s->tolerance_s != 0  ? (int64_t)s->tolerance_s * 1000
+                                             : 300000;
     if (cfg->public_url != NULL) {
         v->public_url = hb_xstrdup(cfg->public_url);
         v->public_url_len = strlen(v->public_url);

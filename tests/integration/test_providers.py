@@ -674,3 +674,130 @@ def test_hookbridge_sign_output_is_accepted(start_bridge, kafka_bootstrap, tmp_p
 
     check_topics(problems, bridge, kafka_bootstrap, accepted, verified=lambda ep: ep)
     problems.check()
+
+
+# ---- 6. every preset of signers/ (one module each), driven by the table: `hookbridge providers --json` ----
+
+
+def module_presets() -> list[dict[str, Any]]:
+    """What sign.mjs --list says of each module of tests/providers/signers/."""
+    proc = subprocess.run([NODE, str(SIGN_MJS), "--list"], capture_output=True, timeout=60, cwd=PROVIDERS_DIR)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return [json.loads(line) for line in proc.stdout.decode().splitlines() if line.strip()]
+
+
+def preset_rows() -> dict[str, dict[str, Any]]:
+    result = run_hookbridge(["providers", "--json"])
+    assert result.returncode == 0, result.stderr.decode()
+    return {row["name"]: row for row in json.loads(result.stdout)}
+
+
+def test_every_preset_is_proven_and_listed():
+    """Every preset row is signed by a module of signers/ or by sign.mjs's own 17; each says what proves it."""
+    rows, modules = preset_rows(), {m["name"]: m for m in module_presets()}
+    assert len(rows) >= 17
+    assert sorted(set(modules) - set(rows)) == [], "signers/ modules without a preset row"
+    assert sorted(set(rows) - set(modules) - set(BY_NAME)) == [], "preset rows nobody signs"
+    for name, m in modules.items():
+        assert m["proof"] in ("sdk", "docs-example"), name
+        assert m["sdkVerifies"] or m["proof"] == "docs-example", f"{name}: proof sdk without a verify()"
+        assert rows[name]["proof"].startswith("sdk: " if m["proof"] == "sdk" else "docs example: "), (name, rows[name])
+        assert rows[name]["docs"] == m["docs"], name
+        # the row in C is the scheme the module's author found in the provider's documentation
+        assert scheme_words(rows[name]) == scheme_words(m["scheme"]), name
+
+
+SCHEME_DEFAULTS = {"encoding": "hex", "secretForm": "raw", "publicKeyForm": "none", "timestampUnit": "seconds",
+                   "timestamped": False, "handshake": "none", "checks": []}
+SCHEME_WORDS = ["signatureHeader", "idHeader", "split", "signed", "algorithm", *SCHEME_DEFAULTS, "timestampHeader"]
+
+
+def scheme_words(scheme: dict[str, Any]) -> dict[str, Any]:
+    """A scheme in comparable form: defaults filled in, nulls dropped, header names lower-case."""
+    out = {**SCHEME_DEFAULTS, **{k: v for k, v in scheme.items() if k in SCHEME_WORDS and v is not None}}
+    for k in ("signatureHeader", "idHeader", "timestampHeader"):
+        if k in out:
+            out[k] = out[k].lower()
+    out["split"] = {"kind": "plain", **{k: v for k, v in out.get("split", {}).items() if v is not None}}
+    return out
+
+
+def module_body(preset: dict[str, Any], nonce: str, endpoint: str) -> dict[str, Any]:
+    """A request's content for sign.mjs: a JSON body (or, for form posts, the form) carrying amount 100 once."""
+    url = f"{PUBLIC_URL}/webhooks/{endpoint}?channel=x"
+    if preset.get("form"):
+        return {"url": url, "form": {"Amount": "100", "Nonce": nonce, "Text": "héllo & bye=1"}}
+    return {"url": url, "body": compact({"type": "example.event", "amount": 100, "nonce": nonce})}
+
+
+def test_every_module_preset_accepts_its_sdk_signature_and_refuses_the_rest(start_bridge, kafka_bootstrap):
+    rows, presets = preset_rows(), module_presets()
+    if not presets:
+        return
+    pairs = {p["name"]: sdk_many([{"keygen": p["name"]}] * 2) for p in presets if p["key"] != "secret"}
+    endpoints = []
+    for p in presets:
+        row = rows[p["name"]]
+        verify = {"provider": p["name"]}
+        if p["key"] == "secret":
+            verify["secret"] = p["secret"]
+        else:
+            verify["publicKey"] = pairs[p["name"]][0]["publicKey"]
+        if "verifyToken" in row["needs"]:
+            verify["verifyToken"] = "it-verify-token"
+        endpoints.append({"id": p["name"], "verify": verify})
+    bridge = start_bridge(endpoints, server={"publicUrl": PUBLIC_URL})
+
+    now = int(time.time())
+    plan: list[tuple[str, str, dict[str, Any]]] = []
+    for p in presets:
+        row, name = rows[p["name"]], p["name"]
+        tolerance = int(row["tolerance"].rstrip("s"))
+
+        def add(case: str, wrong: bool = False, **extra: Any) -> None:
+            if p["key"] == "secret":
+                key = {"secret": p.get("otherSecret", p["secret"] + "-other") if wrong else p["secret"]}
+            else:
+                key = {"privateKey": pairs[name][1 if wrong else 0]["privateKey"]}
+            plan.append((name, case, {"provider": name, **key, **module_body(p, uuid.uuid4().hex, name), **extra}))
+        add("valid")
+        add("tampered")
+        add("wrong key", wrong=True)
+        add("missing signature")
+        if row["timestamped"]:
+            add("stale", timestamp=now - tolerance - 120)
+        add("sentinel")
+    outputs = sdk_many([inp for _, _, inp in plan])
+
+    problems = Problems()
+    accepted: dict[str, list[Accepted]] = {p["name"]: [] for p in presets}
+    for (name, case, inp), out in zip(plan, outputs):
+        row = rows[name]
+        req = request_from(name, inp, out)
+        label = f"{name} {case} ({out.get('sdk')})"
+        if case in ("valid", "sentinel"):
+            event_id = problems.answer(label, send(bridge, req), 200)
+            if event_id is None:
+                continue
+            accepted[name].append(Accepted(event_id, req.body, label))
+            if row.get("idHeader"):
+                problems.expect(event_id == req.header(row["idHeader"]),
+                                f"{label}: id {event_id!r}, not {row['idHeader']} {req.header(row['idHeader'])!r}")
+        elif case == "tampered":
+            needle = b"Amount=100" if b"Amount=100" in req.body else b'"amount":100'
+            problems.expect(req.body.count(needle) == 1, f"{label}: {needle!r} not once in {req.body!r}")
+            changed = req.with_body(req.body.replace(needle, needle[:-3] + b"999"))
+            resp = send(bridge, changed)
+            problems.expect(resp.status_code == 401 and resp.json().get("reason") in
+                            ("Signature mismatch", "No signature matched"), f"{label}: {resp.status_code} {resp.text}")
+        elif case == "wrong key":
+            resp = send(bridge, req)
+            problems.expect(resp.status_code == 401 and resp.json().get("reason") in
+                            ("Signature mismatch", "No signature matched"), f"{label}: {resp.status_code} {resp.text}")
+        elif case == "missing signature":
+            header = row["signatureHeader"]
+            problems.answer(label, send(bridge, req.without_header(header)), 401, f"Missing header {header}")
+        elif case == "stale":
+            problems.answer(label, send(bridge, req), 401, "Timestamp outside tolerance")
+    check_topics(problems, bridge, kafka_bootstrap, accepted, verified=lambda ep: ep)
+    problems.check()

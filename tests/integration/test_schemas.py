@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import json
 import re
 import shutil
@@ -227,7 +228,8 @@ def scheme_config(**fields: Any) -> dict[str, Any]:
     if algorithm in ("ed25519", "ecdsa-p256"):
         return config(verify={"publicKey": key[form], "scheme": scheme})
     secret = {"whsec": WHSEC, "hex": "00ff10", "base64": "c2VjcmV0"}.get(scheme.get("secretForm", "raw"), "s3cret")
-    return config(verify={"secret": secret, "scheme": scheme})
+    token = {"verifyToken": "tok"} if scheme.get("handshake") == "meta" else {}
+    return config(verify={"secret": secret, "scheme": scheme, **token})
 
 
 def scheme_word(field: str, value: str) -> dict[str, Any]:
@@ -271,22 +273,32 @@ def body_filter(rule: Any) -> dict[str, Any]:
     return trigger_filter({"body": {"field": rule}})
 
 
+@functools.lru_cache(maxsize=None)
+def preset_rows() -> dict[str, dict[str, Any]]:
+    """`hookbridge providers --json`, by name."""
+    return {row["name"]: row for row in json.loads(run_hookbridge(["providers", "--json"]).stdout)}
+
+
+PUBLIC_KEYS = {"hex": ED25519_HEX, "whpk": WHPK, "spki": SENDGRID_KEY, "base64": WHPK[5:], "pem": ED25519_PEM}
+SECRETS = {"raw": "s3cret", "whsec": WHSEC, "hex": "00ff10", "base64": "c2VjcmV0"}
+
+
 def verify_for(provider: str) -> dict[str, Any]:
-    """A verify: mapping the preset takes."""
-    if provider == "discord":
-        return {"provider": provider, "publicKey": ED25519_HEX}
-    if provider == "sendgrid":
-        return {"provider": provider, "publicKey": SENDGRID_KEY}
-    if provider in ("standard-webhooks", "svix"):
-        return {"provider": provider, "secret": WHSEC}
-    out = {"provider": provider, "secret": "s3cret"}
-    if provider == "meta":
+    """A verify: mapping the preset takes, from what its row says it needs."""
+    row = preset_rows()[provider]
+    out: dict[str, Any] = {"provider": provider}
+    if "publicKey" in row["needs"]:
+        out["publicKey"] = PUBLIC_KEYS[row["publicKeyForm"]]
+    else:
+        out["secret"] = SECRETS[row["secretForm"]]
+    if "verifyToken" in row["needs"]:
         out["verifyToken"] = "tok"
     return out
 
 
 def provider_config(provider: str) -> dict[str, Any]:
-    top = {"server": {"publicUrl": "https://hooks.example.com"}} if provider == "twilio" else None
+    top = {"server": {"publicUrl": "https://hooks.example.com"}} if "publicUrl" in preset_rows()[provider]["needs"] \
+        else None
     return config(top, verify=verify_for(provider))
 
 
@@ -907,3 +919,15 @@ def test_the_event_schema_refuses_what_v1_is_not(event_validator):
         assert errors_of(event_validator, instance) != [], what
     # a key v1 does not name yet is allowed: new keys are additive
     assert errors_of(event_validator, {**good, "partition": 3}) == []
+
+
+def test_the_readme_provider_table_is_the_binarys():
+    """README.md's provider table is `hookbridge providers --markdown` (./dev generate writes it)."""
+    readme = (ROOT / "README.md").read_text()
+    begin = readme.index("\n", readme.index("<!-- providers:")) + 1
+    table = readme[begin:readme.index("<!-- /providers -->")]
+    result = run_hookbridge(["providers", "--markdown"])
+    assert result.returncode == 0, result.stderr.decode()
+    assert table == result.stdout.decode(), "README.md's provider table is stale: run ./dev generate"
+    names = [row["name"] for row in json.loads(run_hookbridge(["providers", "--json"]).stdout)]
+    assert len(table.splitlines()) == len(names) + 2

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { handle, keygen, parseWhsk, zoomRivetAnswer, PROVIDERS } from "./sign.mjs";
+import { handle, keygen, parseWhsk, zoomRivetAnswer, MODULES, PROVIDERS } from "./sign.mjs";
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -275,7 +275,42 @@ async function exampleRounds() {
   }
 }
 
+// ---------- the modules of signers/: each one's SDK verify() (those without one: an example below) ----------
+async function moduleRounds() {
+  for (const [name, mod] of Object.entries(MODULES)) {
+    if (typeof mod.verify !== "function") continue;
+    covered.add(name);
+    const p = mod.preset;
+    const amount = p.form ? "Amount=100" : '"amount":100';
+    const req = { provider: name, url: `https://hooks.example.com/webhooks/${name}?a=1&b=x` };
+    if (p.form) req.form = { Amount: "100", Text: "héllo & bye", Nonce: "n1" };
+    else req.body = JSON.stringify({ type: "example.event", amount: 100, text: "héllo \u2603" });
+    let mine, other;
+    if (typeof mod.keypair === "function") {
+      [mine, other] = [await mod.keypair(), await mod.keypair()];
+      req.privateKey = mine.privateKey;
+    } else {
+      req.secret = p.secret;
+    }
+    const out = await handle(req);
+    const body = out.body ?? req.body;
+    const key = mine ? { publicKey: mine.publicKey } : { secret: p.secret };
+    const wrong = mine ? { publicKey: other.publicKey } : { secret: p.otherSecret ?? wrongSecret(p.secret) };
+    const as = (extra, b = body) => ({ ...req, ...extra, body: b });
+    const tag = `${name} (${out.sdk})`;
+    await check(`${tag}: the SDK verifies`, async () => (await accepts(() => mod.verify(out, as(key)))) || "rejected");
+    await check(`${tag}: the SDK refuses a changed body`, async () => {
+      if (!body.includes(amount)) return `no ${amount} in the body`;
+      const changed = { ...out, body: body.replace(amount, amount.replace("100", "999")) };
+      return !(await accepts(() => mod.verify(changed, as(key, changed.body)))) || "accepted";
+    });
+    await check(`${tag}: the SDK refuses another ${mine ? "key" : "secret"}`,
+      async () => !(await accepts(() => mod.verify(out, as(wrong)))) || "accepted");
+  }
+}
+
 await sdkRounds();
+await moduleRounds();
 await docRounds();
 await binaryRounds();
 await exampleRounds();

@@ -30,7 +30,7 @@
 // Key generation: {"keygen": "ed25519"} or {"keygen": "p256"}.
 import { createHmac, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes,
   randomUUID, sign as cryptoSign } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -461,15 +461,38 @@ export const PROVIDERS = {
   twilio, zoom, meta, discord, sendgrid, linear, intercom, paddle, gitlab, mailgun, dropbox,
 };
 
+// The other presets: one module each in signers/ (signers/lib.mjs says what a module exports).
+export const MODULES = {};
+for (const file of readdirSync(path.join(here, "signers")).filter((f) => f.endsWith(".mjs") && f !== "lib.mjs").sort()) {
+  const mod = await import(`./signers/${file}`);
+  const name = mod.preset?.name;
+  if (`${name}.mjs` !== file) throw new Error(`signers/${file}: preset.name is ${JSON.stringify(name)}`);
+  if (PROVIDERS[name]) throw new Error(`signers/${file}: ${name} is signed twice`);
+  MODULES[name] = mod;
+  PROVIDERS[name] = (req) => mod.sign(req);
+}
+
+/** What the tests need of each module's preset (sign.mjs --list): one JSON object per line. */
+function list() {
+  for (const mod of Object.values(MODULES)) {
+    const { preset } = mod;
+    process.stdout.write(JSON.stringify({ ...preset, sdkVerifies: typeof mod.verify === "function" }) + "\n");
+  }
+}
+
 export async function handle(req) {
   if (req === null || typeof req !== "object") throw new Error("the request must be a JSON object");
-  if (req.keygen !== undefined) return keygen(req.keygen);
+  if (req.keygen !== undefined) {
+    const mod = MODULES[req.keygen];
+    return mod?.keypair ? { keygen: req.keygen, ...(await mod.keypair()) } : keygen(req.keygen);
+  }
   const fn = PROVIDERS[req.provider];
   if (!fn) throw new Error(`unknown provider ${JSON.stringify(req.provider)}: ${Object.keys(PROVIDERS).join(" | ")}`);
   return fn(req);
 }
 
 async function main() {
+  if (process.argv[2] === "--list") return list();
   const chunks = [];
   for await (const c of process.stdin) chunks.push(c);
   try {

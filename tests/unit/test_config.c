@@ -9,6 +9,7 @@
 #include "config.h"
 #include "filter.h"
 #include "respond.h"
+#include "scheme.h"
 #include "tap.h"
 
 #define B(s) s, sizeof(s) - 1
@@ -1403,7 +1404,8 @@ static void test_restart_changes(void)
 }
 
 /* Each HOOKBRIDGE_* variable config-keys lists, set to its key's default, is taken: the names reach real keys. */
-/* Two presets written as `verify: { scheme: }` in the words of their rows load into exactly their rows. */
+/* Every preset written as `verify: { scheme: }` (hb_scheme_json, which `hookbridge providers --json` prints) loads
+   into exactly its row. */
 static int str_same(const char *a, const char *b)
 {
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
@@ -1411,53 +1413,47 @@ static int str_same(const char *a, const char *b)
 
 static void test_declared_scheme(void)
 {
-    static const struct {
-        const char *preset, *yaml;
-    } rows[] = {
-        {"github", "endpoints:\n  - id: a\n    verify:\n      secret: s\n      scheme:\n        name: github\n"
-                   "        idHeader: X-GitHub-Delivery\n        signatureHeader: X-Hub-Signature-256\n"
-                   "        split: {kind: plain, prefix: \"sha256=\", signPrefix: true}\n        signed: \"{body}\"\n"
-                   "        algorithm: sha256\n        encoding: hex\n"},
-        {"stripe", "endpoints:\n  - id: a\n    verify:\n      secret: s\n      scheme:\n        name: stripe\n"
-                   "        signatureHeader: Stripe-Signature\n"
-                   "        split: {kind: pairs, separator: \",\", timestampKey: t, signatureKey: v1}\n"
-                   "        signed: \"{timestamp}.{body}\"\n        algorithm: sha256\n        timestamped: true\n"},
-        {"twilio", "endpoints:\n  - id: a\n    verify:\n      secret: s\n      scheme:\n        name: twilio\n"
-                   "        idHeader: I-Twilio-Idempotency-Token\n        signatureHeader: X-Twilio-Signature\n"
-                   "        split: {prefix: sha1=}\n        signed: \"{url}{form:sorted}\"\n        algorithm: sha1\n"
-                   "        encoding: base64\n        checks: [bodySHA256]\n"
-                   "server:\n  publicUrl: https://example.com\n"},
-    };
-    for (size_t i = 0; i < HB_ARRAY_SIZE(rows); i++) {
-        hb_buf_t errors;
-        hb_config_t *cfg = parse(rows[i].yaml, &errors);
-        if (!ok(cfg != NULL, "%s as a declared scheme loads (%s)", rows[i].preset,
-                errors.base != NULL ? errors.base : ""))
+    size_t n = 0;
+    for (const hb_scheme_t *want; (want = hb_scheme_at(n)) != NULL; n++) {
+        hb_buf_t yaml, errors;
+        hb_buf_init(&yaml);
+        hb_buf_printf(&yaml,
+                      "server: {publicUrl: \"https://example.com\"}\nendpoints:\n  - id: a\n    verify:\n      %s\n"
+                      "      verifyToken: t\n      scheme: ",
+                      (want->needs & HB_PRESET_PUBLIC_KEY) ? "publicKey: k" : "secret: s");
+        hb_scheme_json(want, 0, &yaml);
+        hb_buf_putc(&yaml, '\n');
+        hb_config_t *cfg = parse(yaml.base, &errors);
+        if (!ok(cfg != NULL, "%s as a declared scheme loads (%s)", want->name,
+                errors.base != NULL ? errors.base : "")) {
+            printf("#   %s\n", yaml.base);
+            hb_buf_dispose(&yaml);
+            hb_buf_dispose(&errors);
             continue;
-        const hb_scheme_t *got = cfg->endpoints[0].verify.scheme, *want = hb_scheme_find(rows[i].preset);
-        ok(got != NULL && want != NULL, "%s: a scheme and its preset", rows[i].preset);
-        if (got != NULL && want != NULL) {
-            const hb_split_t *a = &got->split, *b = &want->split;
-            ok(str_same(got->name, want->name) && str_same(got->id_header, want->id_header) &&
-                   str_same(got->signature_header, want->signature_header) &&
-                   str_same(got->signed_content, want->signed_content) &&
-                   str_same(got->timestamp_header, want->timestamp_header),
-               "%s: its strings are the preset's", rows[i].preset);
-            ok(a->kind == b->kind && str_same(a->prefix, b->prefix) && a->sign_prefix == b->sign_prefix &&
-                   str_same(a->required_prefix, b->required_prefix) && a->separator == b->separator &&
-                   str_same(a->timestamp_key, b->timestamp_key) && str_same(a->signature_key, b->signature_key) &&
-                   str_same(a->ed25519_key, b->ed25519_key),
-               "%s: its split is the preset's", rows[i].preset);
-            is_int((int)got->needs, (int)want->needs, "%s: its needs are the preset's", rows[i].preset);
-            ok(got->algorithm == want->algorithm && got->encoding == want->encoding &&
-                   got->secret_form == want->secret_form && got->public_key_form == want->public_key_form &&
-                   got->timestamp_unit == want->timestamp_unit && got->timestamped == want->timestamped &&
-                   got->handshake == want->handshake && got->checks == want->checks,
-               "%s: its words are the preset's", rows[i].preset);
         }
+        const hb_scheme_t *got = cfg->endpoints[0].verify.scheme;
+        const hb_split_t *a = &got->split, *b = &want->split;
+        ok(str_same(got->name, want->name) && str_same(got->id_header, want->id_header) &&
+               str_same(got->signature_header, want->signature_header) &&
+               str_same(got->signed_content, want->signed_content) &&
+               str_same(got->timestamp_header, want->timestamp_header),
+           "%s: its strings are the preset's", want->name);
+        ok(a->kind == b->kind && str_same(a->prefix, b->prefix) && a->sign_prefix == b->sign_prefix &&
+               str_same(a->required_prefix, b->required_prefix) && a->separator == b->separator &&
+               str_same(a->timestamp_key, b->timestamp_key) && str_same(a->signature_key, b->signature_key) &&
+               str_same(a->ed25519_key, b->ed25519_key),
+           "%s: its split is the preset's", want->name);
+        is_int((int)got->needs, (int)want->needs, "%s: its needs are the preset's", want->name);
+        ok(got->algorithm == want->algorithm && got->encoding == want->encoding &&
+               got->secret_form == want->secret_form && got->public_key_form == want->public_key_form &&
+               got->timestamp_unit == want->timestamp_unit && got->timestamped == want->timestamped &&
+               got->handshake == want->handshake && got->checks == want->checks,
+           "%s: its words are the preset's", want->name);
         hb_config_free(cfg);
+        hb_buf_dispose(&yaml);
         hb_buf_dispose(&errors);
     }
+    ok(n >= 17, "every preset was tried (%zu)", n);
 }
 
 static void test_keys_table(void)
