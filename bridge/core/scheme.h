@@ -57,8 +57,8 @@ typedef enum hb_scheme_alg {
 /** `encoding` of the signature: hex (either case on receipt), base64, base64url (padding optional on receipt). */
 typedef enum hb_scheme_enc { HB_ENCODING_HEX, HB_ENCODING_BASE64, HB_ENCODING_BASE64URL } hb_scheme_enc_t;
 
-/** `secretForm`: raw (the secret's bytes are the key), whsec (the base64 after an optional "whsec_" prefix), hex
-    (the bytes the hex digits write), base64 (the bytes the base64 writes). */
+/** `secretForm`: raw (the secret's bytes are the key), whsec (the base64 after an optional "whsec_" or "v1,whsec_"),
+   hex (the bytes the hex digits write), base64 (the bytes the base64 writes). */
 typedef enum hb_secret_form { HB_SECRET_RAW, HB_SECRET_WHSEC, HB_SECRET_HEX, HB_SECRET_BASE64 } hb_secret_form_t;
 
 /** `publicKeyForm`: none (takes no public key), hex (an Ed25519 key, 64 hex digits), whpk (an Ed25519 key, base64

@@ -89,6 +89,8 @@ static long hb_secret_key(hb_secret_form_t form, const hb_secret_t *s, uint8_t *
     }
     const char *text = s->data;
     size_t len = s->len;
+    if (form == HB_SECRET_WHSEC && len > 3 && memcmp(text, "v1,", 3) == 0) /* Supabase writes "v1,whsec_..." */
+        text += 3, len -= 3;
     if (form == HB_SECRET_WHSEC && len > 6 && memcmp(text, "whsec_", 6) == 0)
         text += 6, len -= 6;
     *out = hb_xmalloc(len * 3 / 4 + 3);
