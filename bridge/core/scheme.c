@@ -115,6 +115,10 @@ const char *const hb_scheme_handshake_words[] = {[HB_HANDSHAKE_NONE] = "none",
                                                  [HB_HANDSHAKE_META] = "meta",
                                                  [HB_HANDSHAKE_DISCORD] = "discord",
                                                  [HB_HANDSHAKE_DROPBOX] = "dropbox",
+                                                 [HB_HANDSHAKE_TWITCH] = "twitch",
+                                                 [HB_HANDSHAKE_X_CRC] = "x-crc",
+                                                 [HB_HANDSHAKE_NYLAS] = "nylas",
+                                                 [HB_HANDSHAKE_OKTA] = "okta",
                                                  NULL};
 /* flags: the word of bit i */
 const char *const hb_scheme_needs_words[] = {"secret", "publicKey", "keyEither", "publicUrl", "verifyToken", NULL};

@@ -77,7 +77,7 @@ typedef enum hb_pubkey_form {
 typedef enum hb_ts_unit { HB_TS_SECONDS, HB_TS_MILLISECONDS, HB_TS_RFC3339 } hb_ts_unit_t;
 
 /** `handshake`: the provider's set-up exchange, answered by code in verify.c: none, slack, zoom, meta, discord,
-    dropbox. */
+    dropbox, twitch, x-crc, nylas, okta. */
 typedef enum hb_handshake_kind {
     HB_HANDSHAKE_NONE,
     HB_HANDSHAKE_SLACK,
@@ -85,6 +85,10 @@ typedef enum hb_handshake_kind {
     HB_HANDSHAKE_META,
     HB_HANDSHAKE_DISCORD,
     HB_HANDSHAKE_DROPBOX,
+    HB_HANDSHAKE_TWITCH, /* a verified webhook_callback_verification → its challenge, text/plain */
+    HB_HANDSHAKE_X_CRC,  /* GET ?crc_token=T → {"response_token": "sha256=" base64 HMAC-SHA256(secret, T)} */
+    HB_HANDSHAKE_NYLAS,  /* GET ?challenge=V → V, text/plain */
+    HB_HANDSHAKE_OKTA,   /* a verified GET with X-Okta-Verification-Challenge: V → {"verification": V} */
 } hb_handshake_kind_t;
 
 /** `checks`: procedural checks after the signature matched, as flags. */

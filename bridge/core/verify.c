@@ -938,16 +938,38 @@ hb_status_t hb_verifier_check(const hb_verifier_t *v, const hb_request_t *req, c
 
 /* ---- handshakes ---- */
 
+/* x-crc: {"response_token": "sha256=<base64 HMAC-SHA256(secret, crc_token)>"}; 0 without a secret. */
+static int hb_x_crc_answer(const hb_verifier_t *v, const hb_buf_t *token, hb_handshake_t *hs)
+{
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    size_t maclen = 0;
+    hb_message_t m;
+    m.n = 0;
+    hb_msg_add(&m, token->base, token->len);
+    if (v->num_hmacs == 0 || v->s.algorithm != HB_ALG_SHA256 || !hb_hmac_parts(v->hmacs[0], &m, mac, &maclen))
+        return 0;
+    char b64[2 * EVP_MAX_MD_SIZE];
+    hb_base64_encode(b64, mac, maclen, 0);
+    hb_buf_printf(&hs->body, "{\"response_token\":\"sha256=%s\"}", b64);
+    hs->content_type = "application/json";
+    return 1;
+}
+
 int hb_verifier_handshake_unsigned(const hb_verifier_t *v, const hb_request_t *req, hb_handshake_t *hs)
 {
+    hb_handshake_kind_t kind = v->s.handshake;
     if (v->none || v->plugin != NULL ||
-        (v->s.handshake != HB_HANDSHAKE_META && v->s.handshake != HB_HANDSHAKE_DROPBOX) || req->method_len != 3 ||
-        memcmp(req->method, "GET", 3) != 0)
+        (kind != HB_HANDSHAKE_META && kind != HB_HANDSHAKE_DROPBOX && kind != HB_HANDSHAKE_NYLAS &&
+         kind != HB_HANDSHAKE_X_CRC) ||
+        req->method_len != 3 || memcmp(req->method, "GET", 3) != 0)
         return 0;
     hb_buf_t a;
     hb_buf_init(&a);
     int answered = 0;
-    if (v->s.handshake == HB_HANDSHAKE_META) {
+    hs->content_type = "text/plain";
+    if (kind == HB_HANDSHAKE_X_CRC) { /* the answer proves the secret; it reveals nothing of it */
+        answered = hb_query_get(req, "crc_token", 9, &a) && a.len > 0 && hb_x_crc_answer(v, &a, hs);
+    } else if (kind == HB_HANDSHAKE_META) {
         /* hub.mode=subscribe, hub.verify_token equal to ours → hub.challenge */
         int ok = hb_query_get(req, "hub.mode", 8, &a) && a.len == 9 && memcmp(a.base, "subscribe", 9) == 0;
         size_t tlen = v->verify_token != NULL ? strlen(v->verify_token) : 0;
@@ -957,31 +979,48 @@ int hb_verifier_handshake_unsigned(const hb_verifier_t *v, const hb_request_t *r
             hb_buf_append(&hs->body, a.base, a.len);
             answered = 1;
         }
-    } else if (hb_query_get(req, "challenge", 9, &a)) { /* dropbox */
+    } else if (hb_query_get(req, "challenge", 9, &a)) { /* dropbox, nylas: the challenge echoed */
         hb_buf_append(&hs->body, a.base, a.len);
         hs->header_name = "x-content-type-options";
         hs->header_value = "nosniff";
         answered = 1;
     }
     hb_buf_dispose(&a);
-    if (answered) {
+    if (answered)
         hs->status = 200;
-        hs->content_type = "text/plain";
-    }
     return answered;
+}
+
+/* okta: a verified GET with X-Okta-Verification-Challenge: V → {"verification": V}. */
+static int hb_okta_answer(const hb_request_t *req, hb_handshake_t *hs)
+{
+    const hb_header_t *c = hb_request_header(req, "x-okta-verification-challenge", 29);
+    if (c == NULL || req->method_len != 3 || memcmp(req->method, "GET", 3) != 0)
+        return 0;
+    hb_buf_puts(&hs->body, "{\"verification\":");
+    hb_json_str(&hs->body, c->value, c->value_len);
+    hb_buf_putc(&hs->body, '}');
+    hs->status = 200;
+    hs->content_type = "application/json";
+    return 1;
 }
 
 int hb_verifier_has_signed_handshake(const hb_verifier_t *v)
 {
     return !v->none && v->plugin == NULL &&
            (v->s.handshake == HB_HANDSHAKE_SLACK || v->s.handshake == HB_HANDSHAKE_ZOOM ||
-            v->s.handshake == HB_HANDSHAKE_DISCORD);
+            v->s.handshake == HB_HANDSHAKE_DISCORD || v->s.handshake == HB_HANDSHAKE_TWITCH ||
+            v->s.handshake == HB_HANDSHAKE_OKTA);
 }
 
 int hb_verifier_handshake_signed(const hb_verifier_t *v, const hb_request_t *req, const msgpack_object *body,
                                  hb_handshake_t *hs)
 {
-    if (!hb_verifier_has_signed_handshake(v) || body == NULL)
+    if (!hb_verifier_has_signed_handshake(v))
+        return 0;
+    if (v->s.handshake == HB_HANDSHAKE_OKTA) /* the GET carries no body */
+        return hb_okta_answer(req, hs);
+    if (body == NULL)
         return 0;
     hb_span_t s;
     const msgpack_object *type = hb_map_get(body, "type");
@@ -1010,6 +1049,18 @@ int hb_verifier_handshake_signed(const hb_verifier_t *v, const hb_request_t *req
         hb_json_str(&hs->body, s.p, s.n);
         hb_buf_printf(&hs->body, ",\"encryptedToken\":\"%s\"}", hex);
         break;
+    }
+    case HB_HANDSHAKE_TWITCH: { /* Twitch-Eventsub-Message-Type: webhook_callback_verification → the challenge */
+        const hb_header_t *t = hb_request_header(req, "twitch-eventsub-message-type", 28);
+        if (t == NULL || !hb_span_is(hb_trim(t->value, t->value_len), "webhook_callback_verification") ||
+            !hb_map_str(body, "challenge", &s))
+            return 0;
+        hb_buf_append(&hs->body, s.p, s.n);
+        hs->status = 200;
+        hs->content_type = "text/plain";
+        hs->header_name = "x-content-type-options";
+        hs->header_value = "nosniff";
+        return 1;
     }
     case HB_HANDSHAKE_DISCORD: /* a verified PING ({"type": 1}) is answered PONG ({"type": 1}) */
         if (type == NULL || type->type != MSGPACK_OBJECT_POSITIVE_INTEGER || type->via.u64 != 1)

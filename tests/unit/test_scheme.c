@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "body.h"
 #include "scheme.h"
 #include "tap.h"
 #include "verify.h"
@@ -199,7 +200,7 @@ static const struct {
     {HB_FIELD_SECRET_FORM, "raw, whsec, hex, base64"},
     {HB_FIELD_PUBLIC_KEY_FORM, "none, hex, whpk, spki, base64, pem"},
     {HB_FIELD_TIMESTAMP_UNIT, "seconds, milliseconds, rfc3339"},
-    {HB_FIELD_HANDSHAKE, "none, slack, zoom, meta, discord, dropbox"},
+    {HB_FIELD_HANDSHAKE, "none, slack, zoom, meta, discord, dropbox, twitch, x-crc, nylas, okta"},
     {HB_FIELD_NEEDS, "secret, publicKey, keyEither, publicUrl, verifyToken"},
     {HB_FIELD_CHECKS, "bodySHA256, tokenReplay"},
 };
@@ -574,6 +575,103 @@ static void test_public_key_forms(void)
     EVP_PKEY_free(ec);
 }
 
+/* The handshakes of twitch, x-crc, nylas and okta, on declared schemes of those shapes. */
+static hb_verifier_t *handshake_verifier(hb_scheme_t *own, hb_handshake_kind_t kind, hb_verify_config_t *cfg)
+{
+    static hb_secret_t secret = {"hs-secret", 9};
+    *own = (hb_scheme_t){.name = "hs",
+                         .needs = HB_PRESET_SECRET,
+                         .signature_header = "X-Sig",
+                         .split = {.kind = HB_SPLIT_PLAIN},
+                         .signed_content = "{body}",
+                         .algorithm = HB_ALG_SHA256,
+                         .encoding = HB_ENCODING_BASE64,
+                         .handshake = kind};
+    *cfg = (hb_verify_config_t){.secrets = &secret, .num_secrets = 1, .scheme = own};
+    char err[256];
+    return hb_verifier_new(cfg, err, sizeof(err));
+}
+
+static int answer_is(int answered, hb_handshake_t *hs, int status, const char *ctype, const char *body)
+{
+    int same = answered && hs->status == status && hs->content_type != NULL && strcmp(hs->content_type, ctype) == 0 &&
+               hs->body.len == strlen(body) && memcmp(hs->body.base, body, hs->body.len) == 0;
+    if (!same)
+        printf("#   got %d %d %s %.*s\n", answered, hs->status, hs->content_type != NULL ? hs->content_type : "-",
+               (int)hs->body.len, hs->body.base != NULL ? hs->body.base : "");
+    hb_buf_dispose(&hs->body);
+    *hs = (hb_handshake_t){.status = 0};
+    hb_buf_init(&hs->body);
+    return same;
+}
+
+static void test_new_handshakes(void)
+{
+    hb_scheme_t own;
+    hb_verify_config_t cfg;
+    hb_handshake_t hs = {.status = 0};
+    hb_buf_init(&hs.body);
+    hb_request_t get = {.method = "GET",
+                        .method_len = 3,
+                        .path = "/webhooks/x?crc_token=abc%20d&challenge=ch-1",
+                        .path_len = 44,
+                        .query_at = 11};
+
+    hb_verifier_t *v = handshake_verifier(&own, HB_HANDSHAKE_X_CRC, &cfg);
+    uint8_t mac[32];
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), "hs-secret", 9, (const unsigned char *)"abc d", 5, mac, &n);
+    char b64[64], want[128];
+    hb_base64_encode(b64, mac, n, 0);
+    snprintf(want, sizeof(want), "{\"response_token\":\"sha256=%s\"}", b64);
+    ok(answer_is(hb_verifier_handshake_unsigned(v, &get, &hs), &hs, 200, "application/json", want),
+       "x-crc: GET ?crc_token=T is answered sha256= base64 HMAC-SHA256(secret, T)");
+    hb_request_t post = get;
+    post.method = "POST", post.method_len = 4;
+    ok(!hb_verifier_handshake_unsigned(v, &post, &hs), "x-crc: only a GET");
+    hb_verifier_free(v);
+
+    v = handshake_verifier(&own, HB_HANDSHAKE_NYLAS, &cfg);
+    ok(answer_is(hb_verifier_handshake_unsigned(v, &get, &hs), &hs, 200, "text/plain", "ch-1"),
+       "nylas: GET ?challenge=V is answered V");
+    ok(!hb_verifier_has_signed_handshake(v), "nylas: nothing after verification");
+    hb_verifier_free(v);
+
+    v = handshake_verifier(&own, HB_HANDSHAKE_OKTA, &cfg);
+    hb_header_t okta[] = {{"x-okta-verification-challenge", 29, "q\"1", 3}};
+    hb_request_t oget = get;
+    oget.headers = okta, oget.num_headers = 1;
+    ok(!hb_verifier_handshake_unsigned(v, &oget, &hs), "okta: not before verification");
+    ok(answer_is(hb_verifier_handshake_signed(v, &oget, NULL, &hs), &hs, 200, "application/json",
+                 "{\"verification\":\"q\\\"1\"}"),
+       "okta: a verified GET with the challenge header is answered {\"verification\": V}");
+    ok(!hb_verifier_handshake_signed(v, &get, NULL, &hs), "okta: not without the header");
+    hb_verifier_free(v);
+
+    v = handshake_verifier(&own, HB_HANDSHAKE_TWITCH, &cfg);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    static const char json[] = "{\"challenge\":\"pogchamp-kappa-360noscope-vohiyo\",\"subscription\":{}}";
+    hb_json_to_msgpack(json, strlen(json), HB_BODY_MAX_DEPTH, &sb, NULL, 0);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    msgpack_unpack_next(&up, sb.data, sb.size, &off);
+    hb_header_t tw[] = {{"twitch-eventsub-message-type", 28, "webhook_callback_verification", 29}};
+    hb_request_t tpost = post;
+    tpost.headers = tw, tpost.num_headers = 1;
+    ok(hb_verifier_has_signed_handshake(v), "twitch: answered after verification");
+    ok(answer_is(hb_verifier_handshake_signed(v, &tpost, &up.data, &hs), &hs, 200, "text/plain",
+                 "pogchamp-kappa-360noscope-vohiyo"),
+       "twitch: webhook_callback_verification is answered its challenge");
+    tw[0] = (hb_header_t){"twitch-eventsub-message-type", 28, "notification", 12};
+    ok(!hb_verifier_handshake_signed(v, &tpost, &up.data, &hs), "twitch: a notification is not a handshake");
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+    hb_verifier_free(v);
+    hb_buf_dispose(&hs.body);
+}
+
 int main(void)
 {
     test_templates();
@@ -584,5 +682,6 @@ int main(void)
     test_rfc3339();
     test_new_words();
     test_public_key_forms();
+    test_new_handshakes();
     return done_testing();
 }
