@@ -801,3 +801,49 @@ def test_every_module_preset_accepts_its_sdk_signature_and_refuses_the_rest(star
             problems.answer(label, send(bridge, req), 401, "Timestamp outside tolerance")
     check_topics(problems, bridge, kafka_bootstrap, accepted, verified=lambda ep: ep)
     problems.check()
+
+
+# ---- 7. a declared scheme answers exactly as its preset ----
+
+INFO_KEYS = ("key", "needs", "tolerance", "docs", "proof")
+
+
+def test_a_declared_scheme_answers_as_its_preset(start_bridge, kafka_bootstrap):
+    """github and stripe written as verify: { scheme: } (their rows, from providers --json): the same SDK-signed
+    requests get the same answers from both endpoints, and both publish the same records."""
+    rows = preset_rows()
+    names = ["github", "stripe"]
+    endpoints = []
+    for name in names:
+        scheme = {k: v for k, v in rows[name].items() if k not in INFO_KEYS}
+        endpoints.append({"id": name, "verify": {"provider": name, "secret": SECRET[name]}})
+        endpoints.append({"id": f"{name}-declared", "verify": {"secret": SECRET[name], "scheme": scheme}})
+    bridge = start_bridge(endpoints)
+    now = int(time.time())
+    plan: list[tuple[str, str, dict[str, Any]]] = []
+    for name in names:
+        for case, extra in (("valid", {}), ("tampered", {}), ("wrong secret", {"secret": OTHER_SECRET[name]}),
+                            ("missing signature", {}), ("stale", {"timestamp": now - SKEW_S}), ("sentinel", {})):
+            plan.append((name, case, {"provider": name, "secret": SECRET[name],
+                                      **body_args(name, uuid.uuid4().hex), **extra}))
+    outputs = sdk_many([inp for _, _, inp in plan])
+    problems = Problems()
+    accepted: dict[str, list[Accepted]] = {ep["id"]: [] for ep in endpoints}
+    for (name, case, inp), out in zip(plan, outputs):
+        answers = []
+        for ep in (name, f"{name}-declared"):
+            req = request_from(ep, inp, out)
+            if case == "tampered":
+                req = tampered(name, req)
+            elif case == "missing signature":
+                req = without_signature(name, req)
+            resp = send(bridge, req)
+            answers.append((resp.status_code, resp.json().get("reason")))
+            if resp.status_code == 200:
+                accepted[ep].append(Accepted(resp.json()["id"], req.body, f"{ep} {case}"))
+        problems.expect(answers[0] == answers[1], f"{name} {case}: preset {answers[0]}, declared {answers[1]}")
+        want = 200 if case in ("valid", "sentinel") or (case == "stale" and not BY_NAME[name].timestamped) else 401
+        problems.expect(answers[0][0] == want, f"{name} {case}: {answers[0]}, expected {want}")
+    # the declared scheme is named as its preset: the records say verified: github / stripe
+    check_topics(problems, bridge, kafka_bootstrap, accepted, verified=lambda ep: ep.removesuffix("-declared"))
+    problems.check()
