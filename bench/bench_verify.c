@@ -189,7 +189,7 @@ static int bench_presets(const char *body1k)
         const hb_scheme_t *s = hb_scheme_at(i);
         int pair = s->algorithm == HB_ALG_ED25519 || s->algorithm == HB_ALG_ECDSA_P256;
         hb_secret_t sec = {s->secret_form == HB_SECRET_WHSEC ? "whsec_YmVuY2gtc2VjcmV0LWJ5dGVz" : "62656e6368",
-                           s->secret_form == HB_SECRET_WHSEC ? 30u : 10u};
+                           s->secret_form == HB_SECRET_WHSEC ? 30u : 10u, 0};
         signed_t *r = calloc(1, sizeof(*r));
         snprintf(r->body, sizeof(r->body), "%s", body1k);
         long long t = (long long)time(NULL);
@@ -269,7 +269,7 @@ int main(int argc, char **argv)
     char sig[80] = "sha256=", stripe[128];
     sign_hex(sig + 7, "", body, sizeof(body));
     char err[256];
-    hb_secret_t s = {(char *)secret, strlen(secret)};
+    hb_secret_t s = {(char *)secret, strlen(secret), 0};
     hb_verify_config_t generic = {.header_name = "X-Signature-256",
                                   .secrets = &s,
                                   .num_secrets = 1,

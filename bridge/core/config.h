@@ -23,6 +23,7 @@ typedef struct hb_kv {
 typedef struct hb_secret {
     char *data;
     size_t len;
+    int64_t until_ms; /* `secrets: [{value, until}]`: no longer verifies from then (ms since the epoch); 0: never */
 } hb_secret_t;
 
 /**

@@ -451,7 +451,54 @@ static char *hb_read_secret_file(hb_loader_t *l, yaml_node_t *node, size_t *len)
 static void hb_add_secret(hb_verify_config_t *v, char *data, size_t len)
 {
     v->secrets = hb_xrealloc(v->secrets, (v->num_secrets + 1) * sizeof(*v->secrets));
-    v->secrets[v->num_secrets++] = (hb_secret_t){data, len};
+    v->secrets[v->num_secrets++] = (hb_secret_t){data, len, 0};
+}
+
+/* One item of verify.secrets: a string, or {value, until: RFC 3339} (a secret that stops verifying then). */
+static void hb_verify_secret_item(hb_loader_t *l, hb_verify_config_t *v, yaml_node_t *item)
+{
+    if (item->type != YAML_MAPPING_NODE) {
+        char *s = hb_get_str(l, item, "verify.secrets[]");
+        if (s != NULL)
+            hb_add_secret(v, s, strlen(s));
+        return;
+    }
+    char *value = NULL;
+    int64_t until = 0;
+    for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = hb_node(l, p->key), *val = hb_node(l, p->value);
+        const char *name = hb_scalar_raw(k);
+        if (name != NULL && strcmp(name, "value") == 0) {
+            free(value);
+            value = hb_get_str(l, val, "verify.secrets[].value");
+        } else if (name != NULL && strcmp(name, "until") == 0) {
+            char *text = hb_get_str(l, val, "verify.secrets[].until");
+            if (text != NULL && hb_rfc3339_parse(text, strlen(text), &until) != 0)
+                hb_errorf(l, val, "verify.secrets[].until must be an RFC 3339 time (2026-12-31T00:00:00Z), not \"%s\"",
+                          text);
+            free(text);
+        } else {
+            hb_errorf(l, k, "unknown key \"%s\" in a secret (expected value, until)", name != NULL ? name : "?");
+        }
+    }
+    if (value == NULL) {
+        hb_errorf(l, item, "a secret of verify.secrets needs value");
+        return;
+    }
+    hb_add_secret(v, value, strlen(value));
+    v->secrets[v->num_secrets - 1].until_ms = until;
+}
+
+/* verify.secrets: a list of secrets (strings, or {value, until}), any of which may match. */
+static void hb_verify_secrets(hb_loader_t *l, hb_verify_config_t *v, yaml_node_t *node)
+{
+    if (node->type != YAML_SEQUENCE_NODE || node->data.sequence.items.top == node->data.sequence.items.start) {
+        hb_errorf(l, node, "verify.secrets must be a list of secrets (strings, or {value, until}), not %s",
+                  node->type == YAML_SEQUENCE_NODE ? "an empty list" : hb_node_kind(node));
+        return;
+    }
+    for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++)
+        hb_verify_secret_item(l, v, hb_node(l, *it));
 }
 
 /* The plugin path as given, or relative to the config file's folder. */
@@ -481,12 +528,7 @@ static int hb_verify_keys(hb_loader_t *l, hb_verify_config_t *v, yaml_node_t *co
         if (s != NULL)
             hb_add_secret(v, s, strlen(s));
     } else if (secrets != NULL) {
-        char **list = NULL;
-        size_t n = 0;
-        hb_get_str_list(l, secrets, "verify.secrets", 0, &list, &n);
-        for (size_t i = 0; i < n; i++)
-            hb_add_secret(v, list[i], strlen(list[i]));
-        free(list);
+        hb_verify_secrets(l, v, secrets);
     } else if (file != NULL) {
         size_t len = 0;
         char *s = hb_read_secret_file(l, file, &len);

@@ -22,48 +22,9 @@
 #include "filter.h"
 #include "json.h"
 #include "plugin.h"
+#include "verify_internal.h"
 
 /* ---- the verifier ---- */
-
-#define HB_MAX_CANDIDATES 8
-#define HB_MAX_SIG ((size_t)80) /* decoded bytes: an Ed25519 signature is 64, a DER ECDSA P-256 one at most 72 */
-#define HB_SEEN_TOKENS 4096
-
-typedef struct hb_seen {
-    uint64_t hash;
-    int64_t until_ms;
-} hb_seen_t;
-
-struct hb_verifier {
-    hb_scheme_t s;                               /* the row: a preset's, or the generic one built from the config */
-    hb_scheme_part_t parts[HB_SCHEME_MAX_PARTS]; /* s.signed_content, parsed */
-    size_t num_parts;
-    char *part_header[HB_SCHEME_MAX_PARTS]; /* {header:NAME} parts: NAME lower-cased (the part's text points here) */
-    int uses_id;                            /* {id} is signed: the id header is compulsory */
-    int none;
-    int missing_secret;
-    char scheme[64];
-    char generic_prefix[16]; /* the generic row's "<algorithm>=" */
-    char *generic_header;    /* the generic row's signature header, copied from the config */
-    char *sig_lc;            /* the signature header's name, lower-case as h2o hands headers to us */
-    size_t sig_lc_len, ts_header_len, id_header_len;
-    char *missing_header_reason;
-    EVP_MAC *mac;
-    EVP_MAC_CTX **hmacs; /* one keyed context per secret, duplicated per request */
-    size_t num_hmacs;
-    hb_secret_t *tokens; /* token split: the shared tokens */
-    size_t num_tokens;
-    EVP_PKEY **pkeys; /* public keys: Ed25519 (discord, v1a) or EC P-256 (sendgrid) */
-    size_t num_pkeys;
-    int64_t tolerance_ms;
-    char *public_url;
-    size_t public_url_len; /* without trailing '/' */
-    char *verify_token;
-    hb_plugin_t *plugin;
-    pthread_mutex_t seen_lock; /* tokenReplay: tokens already used, a ring */
-    hb_seen_t *seen;
-    size_t seen_next;
-};
 
 static const char *const hb_hmac_digests[] = {
     [HB_ALG_SHA1] = "SHA1", [HB_ALG_SHA256] = "SHA2-256", [HB_ALG_SHA512] = "SHA2-512"};
@@ -156,6 +117,21 @@ static EVP_PKEY *hb_public_key(hb_pubkey_form_t form, hb_scheme_alg_t alg, const
     return k;
 }
 
+/* 1 when a secret that expires at until_ms (0: never) has expired at now_ms. */
+static int hb_expired(int64_t until_ms, int64_t now_ms)
+{
+    return until_ms != 0 && now_ms >= until_ms;
+}
+
+/* The first keyed context whose secret has not expired at now_ms, or NULL: what signs (sign, handshakes). */
+EVP_MAC_CTX *hb_signing_hmac(const hb_verifier_t *v, int64_t now_ms)
+{
+    for (size_t k = 0; k < v->num_hmacs; k++)
+        if (!hb_expired(v->hmac_until[k], now_ms))
+            return v->hmacs[k];
+    return NULL;
+}
+
 /* The secrets: keyed HMAC contexts (or, for a token split, the tokens), all set up now, none per request. */
 static int hb_verifier_secrets(hb_verifier_t *v, const hb_verify_config_t *cfg, char *err, size_t errlen)
 {
@@ -171,6 +147,7 @@ static int hb_verifier_secrets(hb_verifier_t *v, const hb_verify_config_t *cfg, 
             return -1;
         }
         v->hmacs = hb_xcalloc(usable, sizeof(*v->hmacs));
+        v->hmac_until = hb_xcalloc(usable, sizeof(*v->hmac_until));
         OSSL_PARAM params[] = {
             OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)hb_hmac_digests[v->s.algorithm], 0),
             OSSL_PARAM_construct_end()};
@@ -195,6 +172,7 @@ static int hb_verifier_secrets(hb_verifier_t *v, const hb_verify_config_t *cfg, 
                          hb_scheme_word(HB_FIELD_ALGORITHM, (int)v->s.algorithm));
                 return -1;
             }
+            v->hmac_until[v->num_hmacs] = cfg->secrets[i].until_ms;
             v->hmacs[v->num_hmacs++] = ctx;
         }
     }
@@ -202,8 +180,8 @@ static int hb_verifier_secrets(hb_verifier_t *v, const hb_verify_config_t *cfg, 
         v->tokens = hb_xcalloc(cfg->num_secrets, sizeof(*v->tokens));
         for (size_t i = 0; i < cfg->num_secrets; i++)
             if (cfg->secrets[i].len > 0)
-                v->tokens[v->num_tokens++] =
-                    (hb_secret_t){hb_xstrndup(cfg->secrets[i].data, cfg->secrets[i].len), cfg->secrets[i].len};
+                v->tokens[v->num_tokens++] = (hb_secret_t){hb_xstrndup(cfg->secrets[i].data, cfg->secrets[i].len),
+                                                           cfg->secrets[i].len, cfg->secrets[i].until_ms};
     }
     return 0;
 }
@@ -349,6 +327,7 @@ void hb_verifier_free(hb_verifier_t *v)
     for (size_t i = 0; i < v->num_hmacs; i++)
         EVP_MAC_CTX_free(v->hmacs[i]);
     free(v->hmacs);
+    free(v->hmac_until);
     EVP_MAC_free(v->mac);
     for (size_t i = 0; i < v->num_tokens; i++)
         OPENSSL_clear_free(v->tokens[i].data, v->tokens[i].len);
@@ -381,12 +360,7 @@ const char *hb_verifier_scheme(const hb_verifier_t *v)
 
 /* ---- reading a request ---- */
 
-typedef struct hb_span {
-    const char *p;
-    size_t n;
-} hb_span_t;
-
-static hb_span_t hb_trim(const char *p, size_t n)
+hb_span_t hb_trim(const char *p, size_t n)
 {
     while (n > 0 && (*p == ' ' || *p == '\t'))
         p++, n--;
@@ -395,7 +369,7 @@ static hb_span_t hb_trim(const char *p, size_t n)
     return (hb_span_t){p, n};
 }
 
-static int hb_span_is(hb_span_t s, const char *lit)
+int hb_span_is(hb_span_t s, const char *lit)
 {
     size_t n = strlen(lit);
     return s.n == n && memcmp(s.p, lit, n) == 0;
@@ -507,7 +481,7 @@ static void hb_split_list(const hb_scheme_t *s, hb_parsed_sig_t *ps, hb_span_t h
 }
 
 /* A string value of a msgpack map, by key. */
-static int hb_map_str(const msgpack_object *o, const char *key, hb_span_t *out)
+int hb_map_str(const msgpack_object *o, const char *key, hb_span_t *out)
 {
     if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
         return 0;
@@ -525,7 +499,7 @@ static int hb_map_str(const msgpack_object *o, const char *key, hb_span_t *out)
     return found;
 }
 
-static const msgpack_object *hb_map_get(const msgpack_object *o, const char *key)
+const msgpack_object *hb_map_get(const msgpack_object *o, const char *key)
 {
     if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
         return NULL;
@@ -602,13 +576,7 @@ static void hb_split(const hb_scheme_t *s, hb_parsed_sig_t *ps, hb_span_t h, con
     }
 }
 
-/* The signed message: the template's parts, each a span or ({url}) two. */
-typedef struct hb_message {
-    hb_span_t part[2 * HB_SCHEME_MAX_PARTS];
-    size_t n;
-} hb_message_t;
-
-static void hb_msg_add(hb_message_t *m, const void *p, size_t n)
+void hb_msg_add(hb_message_t *m, const void *p, size_t n)
 {
     if (m->n == HB_ARRAY_SIZE(m->part))
         abort(); /* more spans than parts allow: a programming error */
@@ -754,7 +722,7 @@ static void hb_signed_message(const hb_verifier_t *v, const hb_request_t *req, c
     }
 }
 
-static int hb_hmac_parts(EVP_MAC_CTX *keyed, const hb_message_t *m, uint8_t *out, size_t *outlen)
+int hb_hmac_parts(EVP_MAC_CTX *keyed, const hb_message_t *m, uint8_t *out, size_t *outlen)
 {
     EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed);
     int ok = ctx != NULL;
@@ -857,14 +825,14 @@ static const char *hb_read_times(const hb_verifier_t *v, const hb_request_t *req
     return NULL;
 }
 
-/* 1 when a candidate is the HMAC of m under one of the secrets, or verifies under one of the public keys. */
-static int hb_match(const hb_verifier_t *v, const hb_parsed_sig_t *ps, const hb_message_t *m)
+/* 1 when a candidate is the HMAC of m under one of the unexpired secrets, or verifies under one of the public keys. */
+static int hb_match(const hb_verifier_t *v, const hb_parsed_sig_t *ps, const hb_message_t *m, int64_t now_ms)
 {
     int matched = 0;
     for (size_t k = 0; k < v->num_hmacs && !matched; k++) {
         uint8_t mac[EVP_MAX_MD_SIZE];
         size_t maclen = 0;
-        if (!hb_hmac_parts(v->hmacs[k], m, mac, &maclen))
+        if (hb_expired(v->hmac_until[k], now_ms) || !hb_hmac_parts(v->hmacs[k], m, mac, &maclen))
             continue;
         for (size_t c = 0; c < ps->n && !matched; c++)
             matched = !ps->c[c].asymmetric && ps->c[c].len == maclen && CRYPTO_memcmp(ps->c[c].sig, mac, maclen) == 0;
@@ -892,7 +860,8 @@ static hb_status_t hb_check_scheme(const hb_verifier_t *v, const hb_request_t *r
 
     if (s->split.kind == HB_SPLIT_TOKEN) {
         for (size_t i = 0; i < v->num_tokens; i++)
-            if (hv.n == v->tokens[i].len && CRYPTO_memcmp(hv.p, v->tokens[i].data, hv.n) == 0)
+            if (hv.n == v->tokens[i].len && CRYPTO_memcmp(hv.p, v->tokens[i].data, hv.n) == 0 &&
+                !hb_expired(v->tokens[i].until_ms, req->received_at_ms))
                 return HB_STATUS_OK;
         return hb_fail(reason, v->num_tokens > 1 ? "No token matched" : "Token mismatch");
     }
@@ -908,7 +877,7 @@ static hb_status_t hb_check_scheme(const hb_verifier_t *v, const hb_request_t *r
     hb_buf_t scratch;
     hb_buf_init(&scratch);
     hb_signed_message(v, req, ps, &scratch, &m);
-    int matched = hb_match(v, ps, &m);
+    int matched = hb_match(v, ps, &m, req->received_at_ms);
     hb_buf_dispose(&scratch);
     if (!matched)
         return hb_fail(reason, ps->given > 1 || v->num_hmacs + v->num_pkeys > 1 ? "No signature matched"
@@ -934,146 +903,6 @@ hb_status_t hb_verifier_check(const hb_verifier_t *v, const hb_request_t *req, c
     hb_status_t st = hb_check_scheme(v, req, &ps, reason);
     hb_buf_dispose(&ps.scratch);
     return st;
-}
-
-/* ---- handshakes ---- */
-
-/* x-crc: {"response_token": "sha256=<base64 HMAC-SHA256(secret, crc_token)>"}; 0 without a secret. */
-static int hb_x_crc_answer(const hb_verifier_t *v, const hb_buf_t *token, hb_handshake_t *hs)
-{
-    uint8_t mac[EVP_MAX_MD_SIZE];
-    size_t maclen = 0;
-    hb_message_t m;
-    m.n = 0;
-    hb_msg_add(&m, token->base, token->len);
-    if (v->num_hmacs == 0 || v->s.algorithm != HB_ALG_SHA256 || !hb_hmac_parts(v->hmacs[0], &m, mac, &maclen))
-        return 0;
-    char b64[2 * EVP_MAX_MD_SIZE];
-    hb_base64_encode(b64, mac, maclen, 0);
-    hb_buf_printf(&hs->body, "{\"response_token\":\"sha256=%s\"}", b64);
-    hs->content_type = "application/json";
-    return 1;
-}
-
-int hb_verifier_handshake_unsigned(const hb_verifier_t *v, const hb_request_t *req, hb_handshake_t *hs)
-{
-    hb_handshake_kind_t kind = v->s.handshake;
-    if (v->none || v->plugin != NULL ||
-        (kind != HB_HANDSHAKE_META && kind != HB_HANDSHAKE_DROPBOX && kind != HB_HANDSHAKE_NYLAS &&
-         kind != HB_HANDSHAKE_X_CRC) ||
-        req->method_len != 3 || memcmp(req->method, "GET", 3) != 0)
-        return 0;
-    hb_buf_t a;
-    hb_buf_init(&a);
-    int answered = 0;
-    hs->content_type = "text/plain";
-    if (kind == HB_HANDSHAKE_X_CRC) { /* the answer proves the secret; it reveals nothing of it */
-        answered = hb_query_get(req, "crc_token", 9, &a) && a.len > 0 && hb_x_crc_answer(v, &a, hs);
-    } else if (kind == HB_HANDSHAKE_META) {
-        /* hub.mode=subscribe, hub.verify_token equal to ours → hub.challenge */
-        int ok = hb_query_get(req, "hub.mode", 8, &a) && a.len == 9 && memcmp(a.base, "subscribe", 9) == 0;
-        size_t tlen = v->verify_token != NULL ? strlen(v->verify_token) : 0;
-        ok = ok && hb_query_get(req, "hub.verify_token", 16, &a) && tlen > 0 && a.len == tlen &&
-             CRYPTO_memcmp(a.base, v->verify_token, tlen) == 0;
-        if (ok && hb_query_get(req, "hub.challenge", 13, &a)) {
-            hb_buf_append(&hs->body, a.base, a.len);
-            answered = 1;
-        }
-    } else if (hb_query_get(req, "challenge", 9, &a)) { /* dropbox, nylas: the challenge echoed */
-        hb_buf_append(&hs->body, a.base, a.len);
-        hs->header_name = "x-content-type-options";
-        hs->header_value = "nosniff";
-        answered = 1;
-    }
-    hb_buf_dispose(&a);
-    if (answered)
-        hs->status = 200;
-    return answered;
-}
-
-/* okta: a verified GET with X-Okta-Verification-Challenge: V → {"verification": V}. */
-static int hb_okta_answer(const hb_request_t *req, hb_handshake_t *hs)
-{
-    const hb_header_t *c = hb_request_header(req, "x-okta-verification-challenge", 29);
-    if (c == NULL || req->method_len != 3 || memcmp(req->method, "GET", 3) != 0)
-        return 0;
-    hb_buf_puts(&hs->body, "{\"verification\":");
-    hb_json_str(&hs->body, c->value, c->value_len);
-    hb_buf_putc(&hs->body, '}');
-    hs->status = 200;
-    hs->content_type = "application/json";
-    return 1;
-}
-
-int hb_verifier_has_signed_handshake(const hb_verifier_t *v)
-{
-    return !v->none && v->plugin == NULL &&
-           (v->s.handshake == HB_HANDSHAKE_SLACK || v->s.handshake == HB_HANDSHAKE_ZOOM ||
-            v->s.handshake == HB_HANDSHAKE_DISCORD || v->s.handshake == HB_HANDSHAKE_TWITCH ||
-            v->s.handshake == HB_HANDSHAKE_OKTA);
-}
-
-int hb_verifier_handshake_signed(const hb_verifier_t *v, const hb_request_t *req, const msgpack_object *body,
-                                 hb_handshake_t *hs)
-{
-    if (!hb_verifier_has_signed_handshake(v))
-        return 0;
-    if (v->s.handshake == HB_HANDSHAKE_OKTA) /* the GET carries no body */
-        return hb_okta_answer(req, hs);
-    if (body == NULL)
-        return 0;
-    hb_span_t s;
-    const msgpack_object *type = hb_map_get(body, "type");
-    switch (v->s.handshake) {
-    case HB_HANDSHAKE_SLACK: /* {"type": "url_verification", "challenge": C} → {"challenge": C} */
-        if (!hb_map_str(body, "type", &s) || !hb_span_is(s, "url_verification") || !hb_map_str(body, "challenge", &s))
-            return 0;
-        hb_buf_puts(&hs->body, "{\"challenge\":");
-        hb_json_str(&hs->body, s.p, s.n);
-        hb_buf_puts(&hs->body, "}");
-        break;
-    case HB_HANDSHAKE_ZOOM: { /* endpoint.url_validation → {"plainToken": P, "encryptedToken": hex HMAC-SHA256(P)} */
-        if (!hb_map_str(body, "event", &s) || !hb_span_is(s, "endpoint.url_validation") ||
-            !hb_map_str(hb_map_get(body, "payload"), "plainToken", &s) || v->num_hmacs == 0)
-            return 0;
-        uint8_t mac[EVP_MAX_MD_SIZE];
-        size_t maclen = 0;
-        hb_message_t m;
-        m.n = 0;
-        hb_msg_add(&m, s.p, s.n);
-        if (!hb_hmac_parts(v->hmacs[0], &m, mac, &maclen))
-            return 0;
-        char hex[2 * EVP_MAX_MD_SIZE + 1];
-        hb_hex_encode(hex, mac, maclen);
-        hb_buf_puts(&hs->body, "{\"plainToken\":");
-        hb_json_str(&hs->body, s.p, s.n);
-        hb_buf_printf(&hs->body, ",\"encryptedToken\":\"%s\"}", hex);
-        break;
-    }
-    case HB_HANDSHAKE_TWITCH: { /* Twitch-Eventsub-Message-Type: webhook_callback_verification → the challenge */
-        const hb_header_t *t = hb_request_header(req, "twitch-eventsub-message-type", 28);
-        if (t == NULL || !hb_span_is(hb_trim(t->value, t->value_len), "webhook_callback_verification") ||
-            !hb_map_str(body, "challenge", &s))
-            return 0;
-        hb_buf_append(&hs->body, s.p, s.n);
-        hs->status = 200;
-        hs->content_type = "text/plain";
-        hs->header_name = "x-content-type-options";
-        hs->header_value = "nosniff";
-        return 1;
-    }
-    case HB_HANDSHAKE_DISCORD: /* a verified PING ({"type": 1}) is answered PONG ({"type": 1}) */
-        if (type == NULL || type->type != MSGPACK_OBJECT_POSITIVE_INTEGER || type->via.u64 != 1)
-            return 0;
-        hb_buf_puts(&hs->body, "{\"type\":1}");
-        break;
-    default:
-        return 0;
-    }
-    (void)req;
-    hs->status = 200;
-    hs->content_type = "application/json";
-    return 1;
 }
 
 /* ---- signing, for `hookbridge sign` ---- */
@@ -1177,7 +1006,8 @@ int hb_verifier_sign_headers(const hb_verifier_t *v, const hb_request_t *req, hb
     hb_signed_message(v, &with, &ps, &scratch, &m);
     uint8_t mac[EVP_MAX_MD_SIZE];
     size_t maclen = 0;
-    int ok = hb_hmac_parts(v->hmacs[0], &m, mac, &maclen);
+    EVP_MAC_CTX *key = hb_signing_hmac(v, req->received_at_ms);
+    int ok = key != NULL && hb_hmac_parts(key, &m, mac, &maclen);
     if (ok)
         hb_sign_lines(v, &ps, mac, maclen, out);
     hb_buf_dispose(&scratch);

@@ -847,3 +847,28 @@ def test_a_declared_scheme_answers_as_its_preset(start_bridge, kafka_bootstrap):
     # the declared scheme is named as its preset: the records say verified: github / stripe
     check_topics(problems, bridge, kafka_bootstrap, accepted, verified=lambda ep: ep.removesuffix("-declared"))
     problems.check()
+
+
+# ---- 8. rotation with expiry: secrets [{value, until}] ----
+
+
+def test_an_expired_secret_no_longer_verifies(start_bridge, kafka_bootstrap):
+    past = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    future = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    bridge = start_bridge([
+        {"id": "expired", "verify": {"provider": "github", "secrets": ["it-new", {"value": "it-old", "until": past}]}},
+        {"id": "current", "verify": {"provider": "github", "secrets": ["it-new", {"value": "it-old", "until": future}]}},
+    ])
+    inputs = {s: {"provider": "github", "secret": s, **body_args("github", uuid.uuid4().hex)} for s in ("it-new", "it-old")}
+    signed = dict(zip(inputs, sdk_many(list(inputs.values()))))
+    problems = Problems()
+    accepted: dict[str, list[Accepted]] = {"expired": [], "current": []}
+    for ep, secret, status in (("expired", "it-old", 401), ("expired", "it-new", 200), ("current", "it-old", 200),
+                               ("current", "it-new", 200)):
+        req = request_from(ep, inputs[secret], signed[secret])
+        event_id = problems.answer(f"{ep}, signed with {secret}", send(bridge, req), status,
+                                   None if status == 200 else "No signature matched")
+        if event_id is not None:
+            accepted[ep].append(Accepted(event_id, req.body, ep))
+    check_topics(problems, bridge, kafka_bootstrap, accepted, verified=lambda ep: "github")
+    problems.check()

@@ -417,6 +417,9 @@ SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
     "$defs.verifyMapping.headerName": lambda: config(verify={"headerName": "X-Sig", "secret": "s"}),
     "$defs.verifyMapping.secret": lambda: config(verify={"headerName": "X-Sig", "secret": "s"}),
     "$defs.verifyMapping.secrets": lambda: config(verify={"headerName": "X-Sig", "secrets": ["new", "old"]}),
+    "$defs.verifyMapping.secrets[].value": lambda: config(verify={"headerName": "X-Sig", "secrets": [{"value": "new"}]}),
+    "$defs.verifyMapping.secrets[].until": lambda: config(verify={"headerName": "X-Sig", "secrets": [
+        "new", {"value": "old", "until": "2026-12-31T00:00:00Z"}]}),
     "$defs.verifyMapping.secretFile": lambda: config(verify={"headerName": "X-Sig", "secretFile": "SECRET_FILE"}),
     "$defs.verifyMapping.algorithm": lambda: config(verify={**GENERIC, "algorithm": "sha512"}),
     "$defs.verifyMapping.headerEncoding": lambda: config(verify={**GENERIC, "headerEncoding": "base64url"}),

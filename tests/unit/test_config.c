@@ -137,6 +137,14 @@ static const struct {
      {"cfg.yaml:6:9: verify.scheme signs with ed25519: it needs publicKeyForm",
       "cfg.yaml:4:7: verify.scheme needs publicKey or publicKeys",
       "cfg.yaml:4:7: verify.scheme checks a public key; it takes no secret"}},
+    {"secrets with an expiry: bad time, unknown key, no value",
+     "endpoints:\n  - id: a\n    verify:\n      headerName: X-S\n      secrets:\n        - {value: a, until: "
+     "tomorrow}\n"
+     "        - {value: b, since: 2026-01-01T00:00:00Z}\n        - {until: 2026-01-01T00:00:00Z}\n",
+     3,
+     {"cfg.yaml:6:29: verify.secrets[].until must be an RFC 3339 time (2026-12-31T00:00:00Z), not \"tomorrow\"",
+      "cfg.yaml:7:22: unknown key \"since\" in a secret (expected value, until)",
+      "cfg.yaml:8:11: a secret of verify.secrets needs value"}},
     {"top level is a list", "- a\n- b\n", 1, {"cfg.yaml:1:1: the configuration must be a mapping, not a list"}},
     /* msgpack-c reads at most 32 nested levels: 33 made the payload nil without a word */
     {"an example payload nested 33 deep",
@@ -1411,6 +1419,25 @@ static int str_same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* secrets: [{value, until}, plain]: the expiry is read as ms since the epoch; a plain one never expires. */
+static void test_secret_expiry(void)
+{
+    hb_buf_t errors;
+    hb_config_t *cfg = parse("endpoints:\n  - id: a\n    verify:\n      headerName: X-S\n      secrets:\n"
+                             "        - {value: new}\n        - {value: old, until: \"2026-12-08T10:00:00+01:00\"}\n"
+                             "        - plain\n",
+                             &errors);
+    if (ok(cfg != NULL, "secrets with an expiry load (%s)", errors.base != NULL ? errors.base : "")) {
+        const hb_verify_config_t *v = &cfg->endpoints[0].verify;
+        ok(v->num_secrets == 3 && strcmp(v->secrets[0].data, "new") == 0 && v->secrets[0].until_ms == 0 &&
+               strcmp(v->secrets[1].data, "old") == 0 && v->secrets[1].until_ms == 1796720400000 &&
+               strcmp(v->secrets[2].data, "plain") == 0 && v->secrets[2].until_ms == 0,
+           "each secret, and the expiry in ms");
+    }
+    hb_config_free(cfg);
+    hb_buf_dispose(&errors);
+}
+
 static void test_declared_scheme(void)
 {
     size_t n = 0;
@@ -1499,5 +1526,6 @@ int main(void)
     test_restart_changes();
     test_keys_table();
     test_declared_scheme();
+    test_secret_expiry();
     return done_testing();
 }

@@ -88,7 +88,7 @@ static void example_free(example_t *e)
 
 static hb_verifier_t *verifier_for(const example_t *e, const char *secret)
 {
-    hb_secret_t s = {(char *)secret, secret != NULL ? strlen(secret) : 0};
+    hb_secret_t s = {(char *)secret, secret != NULL ? strlen(secret) : 0, 0};
     char *pk = e->public_key;
     hb_verify_config_t cfg = {.provider = e->provider,
                               .secrets = secret != NULL ? &s : NULL,
@@ -201,7 +201,7 @@ int main(void)
                            "%s example %u: another secret is refused (%s)", e.provider, i, reason);
                 hb_verifier_free(w);
                 /* rotation: the right secret second in the list still matches */
-                hb_secret_t two[] = {{(char *)other, strlen(other)}, {e.secret, strlen(e.secret)}};
+                hb_secret_t two[] = {{(char *)other, strlen(other), 0}, {e.secret, strlen(e.secret), 0}};
                 hb_verify_config_t cfg = {
                     .provider = e.provider, .secrets = two, .num_secrets = 2, .public_url = e.public_url};
                 w = hb_verifier_new(&cfg, err, sizeof(err));

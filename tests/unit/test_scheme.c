@@ -302,7 +302,7 @@ static void test_sign_verifies(void)
         if (s->algorithm == HB_ALG_ED25519 || s->algorithm == HB_ALG_ECDSA_P256)
             continue; /* hookbridge holds no private key */
         int whsec = s->secret_form == HB_SECRET_WHSEC;
-        hb_secret_t secret = {whsec ? "whsec_c2VjcmV0LWJ5dGVz" : "secret", whsec ? 22 : 6};
+        hb_secret_t secret = {whsec ? "whsec_c2VjcmV0LWJ5dGVz" : "secret", whsec ? 22 : 6, 0};
         hb_verify_config_t cfg = {.provider = (char *)s->name,
                                   .secrets = &secret,
                                   .num_secrets = 1,
@@ -346,7 +346,7 @@ static void test_own_scheme(void)
         .encoding = HB_ENCODING_BASE64URL,
         .timestamp_unit = HB_TS_MILLISECONDS,
         .timestamped = 1};
-    hb_secret_t secret = {"k", 1};
+    hb_secret_t secret = {"k", 1, 0};
     hb_verify_config_t cfg = {.secrets = &secret, .num_secrets = 1, .tolerance_ms = 5000};
     char err[256] = "";
     cfg.scheme = &own;
@@ -462,7 +462,7 @@ static void test_new_words(void)
                        .timestamp_header = "acme-time",
                        .timestamp_unit = HB_TS_RFC3339,
                        .timestamped = 1};
-    hb_secret_t secret = {"00ff10ab", 8};
+    hb_secret_t secret = {"00ff10ab", 8, 0};
     hb_verify_config_t cfg = {.secrets = &secret, .num_secrets = 1, .tolerance_ms = 300000, .scheme = &own};
     char err[256] = "", sig[64];
     hb_verifier_t *v = hb_verifier_new(&cfg, err, sizeof(err));
@@ -501,11 +501,22 @@ static void test_new_words(void)
     hb_buf_dispose(&lines);
     hb_verifier_free(v);
 
-    secret = (hb_secret_t){"not hex!", 8};
+    secret = (hb_secret_t){"not hex!", 8, 0};
     ok(hb_verifier_new(&cfg, err, sizeof(err)) == NULL, "a hex secret that is not hex is refused");
     is_str(err, "secret 1 is not hex digits", "its reason");
+    /* an expired secret no longer verifies; one that expires later still does */
+    secret = (hb_secret_t){"00ff10ab", 8, at};
+    v = hb_verifier_new(&cfg, err, sizeof(err));
+    h[2] = (hb_header_t){"acme-time", 9, ts, 24};
+    ok(v != NULL && check_req(v, "POST", h, 3, body, at, &reason) == HB_STATUS_UNAUTHORIZED,
+       "a secret whose until has come: refused");
+    hb_verifier_free(v);
+    secret = (hb_secret_t){"00ff10ab", 8, at + 1};
+    v = hb_verifier_new(&cfg, err, sizeof(err));
+    ok(v != NULL && check_req(v, "POST", h, 3, body, at, &reason) == HB_STATUS_OK, "a millisecond before: accepted");
+    hb_verifier_free(v);
     own.secret_form = HB_SECRET_BASE64;
-    secret = (hb_secret_t){"AP8Qqw==", 8}; /* the same four bytes */
+    secret = (hb_secret_t){"AP8Qqw==", 8, 0}; /* the same four bytes */
     h[2] = (hb_header_t){"acme-time", 9, ts, 24};
     v = hb_verifier_new(&cfg, err, sizeof(err));
     ok(v != NULL && check_req(v, "POST", h, 3, body, at, &reason) == HB_STATUS_OK, "a base64 secret of the same bytes");
@@ -578,7 +589,7 @@ static void test_public_key_forms(void)
 /* The handshakes of twitch, x-crc, nylas and okta, on declared schemes of those shapes. */
 static hb_verifier_t *handshake_verifier(hb_scheme_t *own, hb_handshake_kind_t kind, hb_verify_config_t *cfg)
 {
-    static hb_secret_t secret = {"hs-secret", 9};
+    static hb_secret_t secret = {"hs-secret", 9, 0};
     *own = (hb_scheme_t){.name = "hs",
                          .needs = HB_PRESET_SECRET,
                          .signature_header = "X-Sig",

@@ -132,7 +132,7 @@ static hb_verifier_t *new_verifier(hb_hmac_alg_t alg, hb_sig_encoding_t enc, con
 {
     hb_verify_config_t cfg = {0};
     cfg.header_name = HEADER_NAME;
-    hb_secret_t one = {(char *)secret, secret != NULL ? strlen(secret) : 0};
+    hb_secret_t one = {(char *)secret, secret != NULL ? strlen(secret) : 0, 0};
     cfg.secrets = secret != NULL ? &one : NULL;
     cfg.num_secrets = secret != NULL ? 1 : 0;
     cfg.algorithm = alg;
@@ -329,7 +329,7 @@ static void test_special(void)
 
     /* the header looked up by its lower-case name, whatever the configured case */
     hb_verify_config_t cfg = {.header_name = "X-CAL-Signature-256",
-                              .secrets = &(hb_secret_t){"k", 1},
+                              .secrets = &(hb_secret_t){"k", 1, 0},
                               .num_secrets = 1,
                               .algorithm = HB_HMAC_SHA256,
                               .encoding = HB_ENC_HEX};
