@@ -44,6 +44,7 @@ static const hb_scheme_t hb_schemes[] = {
     /* ---- batch d ---- */
     /* ---- batch e ---- */
     {.name = "workos",            .id_header = NULL,                         .needs = S,     .signature_header = "WorkOS-Signature",                       .split = {.kind = HB_SPLIT_PAIRS, .separator = ',', .timestamp_key = "t", .signature_key = "v1"},  .signed_content = "{timestamp}.{body}",      .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,       .timestamp_unit = HB_TS_MILLISECONDS, .timestamped = 1, .tolerance_s = 180, .docs = "https://workos.com/docs/events/data-syncing/webhooks", .proof = "sdk: @workos-inc/node@8.8.0 webhooks.constructEvent"},
+    {.name = "onfido",            .id_header = NULL,                         .needs = S,     .signature_header = "X-SHA2-Signature",                       .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "{body}",                  .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX, .docs = "https://documentation.identity.entrust.com/api/manual-webhook-signature-verification/", .proof = "sdk: @onfido/api@6.2.0 WebhookEventVerifier.readPayload"},
     /* ---- batch f ---- */
 };
 /* clang-format on */
