@@ -40,6 +40,7 @@ static const hb_scheme_t hb_schemes[] = {
     {.name = "telnyx",            .id_header = NULL,                         .needs = P,     .signature_header = "Telnyx-Signature-Ed25519",               .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "{timestamp}|{body}",      .algorithm = HB_ALG_ED25519,    .encoding = HB_ENCODING_BASE64, .timestamp_header = "telnyx-timestamp",                       .timestamped = 1,                                 .public_key_form = HB_PUBKEY_BASE64, .docs = "https://developers.telnyx.com/docs/development/sdk/node/webhooks", .proof = "sdk: telnyx@7.24.0 TelnyxWebhook.verify"},
     /* ---- batch a ---- */
     /* ---- batch b ---- */
+    {.name = "customerio",        .id_header = NULL,                         .needs = S,     .signature_header = "X-CIO-Signature",                        .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "v0:{timestamp}:{body}",   .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,    .timestamp_header = "x-cio-timestamp", .docs = "https://docs.customer.io/api/webhooks/", .proof = "sdk: customerio-node@5.2.0 verifyRequestSignature"},
     /* ---- batch c ---- */
     /* ---- batch d ---- */
     /* ---- batch e ---- */
