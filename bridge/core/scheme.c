@@ -41,6 +41,7 @@ static const hb_scheme_t hb_schemes[] = {
     /* ---- batch a ---- */
     /* ---- batch b ---- */
     {.name = "customerio",        .id_header = NULL,                         .needs = S,     .signature_header = "X-CIO-Signature",                        .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "v0:{timestamp}:{body}",   .algorithm = HB_ALG_SHA256,     .encoding = HB_ENCODING_HEX,    .timestamp_header = "x-cio-timestamp", .docs = "https://docs.customer.io/api/webhooks/", .proof = "sdk: customerio-node@5.2.0 verifyRequestSignature"},
+    {.name = "webex",             .id_header = NULL,                         .needs = S,     .signature_header = "X-Spark-Signature",                      .split = {.kind = HB_SPLIT_PLAIN},                                                                 .signed_content = "{body}",                  .algorithm = HB_ALG_SHA1,       .encoding = HB_ENCODING_HEX, .docs = "https://developer.webex.com/docs/receive-and-verify-webhooks", .proof = "sdk: webex-node-bot-framework@2.3.14 lib/webhook.js"},
     /* ---- batch c ---- */
     /* ---- batch d ---- */
     /* ---- batch e ---- */
