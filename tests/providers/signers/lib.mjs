@@ -51,6 +51,9 @@ export function whsecKey(secret) {
   return Buffer.from(secret.slice("whsec_".length), "base64");
 }
 
+/** A message id in Svix's style ("msg_" and 27 letters or digits), for the Standard Webhooks / Svix senders. */
+export const msgId = () => "msg_" + randomBytes(20).toString("base64url").replace(/[-_]/g, "").slice(0, 27);
+
 /** Standard Webhooks / Svix v1 signatures, one per secret: "v1,<b64> v1,<b64>". */
 export function swhSignatures(secrets, id, t, body, join = " ", keyOf = whsecKey) {
   return secrets.map((s) => "v1," + hmac("sha256", keyOf(s), `${id}.${t}.${body}`, "base64")).join(join);

@@ -1,0 +1,50 @@
+// Clerk: webhooks delivered by Svix (svix-id, svix-timestamp, svix-signature "v1,<base64 HMAC-SHA256>").
+import { idOf, msgId, sdkVersion, secretsOf, swhSignatures, tsOf } from "./lib.mjs";
+
+export const preset = {
+  name: "clerk",
+  docs: "https://clerk.com/docs/reference/backend/verify-webhook",
+  version: "Svix v1 (svix-signature: v1,<base64 HMAC-SHA256>)",
+  key: "secret",
+  secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+  otherSecret: "whsec_" + Buffer.from("another-32-byte-signing-key-here").toString("base64"),
+  contentType: "application/json",
+  form: false,
+  scheme: {
+    signatureHeader: "svix-signature",
+    idHeader: "svix-id",
+    split: { kind: "list", separator: " ", signatureKey: "v1" },
+    signed: "{id}.{timestamp}.{body}",
+    algorithm: "sha256",
+    encoding: "base64",
+    secretForm: "whsec",
+    timestampHeader: "svix-timestamp",
+    timestamped: true,
+  },
+  proof: "sdk",
+  proofSource: `${sdkVersion("@clerk/backend")} verifyWebhook (@clerk/backend/webhooks)`,
+  notes: "The Dashboard's signing secret is whsec_<base64>. verifyWebhook reads only the svix-* headers (webhook-* " +
+    "alone is refused), hands them to standardwebhooks and allows 5 minutes either way. Several secrets (rotation): " +
+    "space-separated v1,<sig> entries.",
+};
+
+export async function sign(req) {
+  const t = tsOf(req);
+  const id = idOf(req, msgId);
+  return {
+    headers: {
+      "svix-id": id,
+      "svix-timestamp": String(t),
+      "svix-signature": swhSignatures(secretsOf(req), id, t, req.body ?? ""),
+      "content-type": preset.contentType,
+    },
+    sdk: `node:crypto per ${preset.docs}`,
+  };
+}
+
+export async function verify(out, req) {
+  const { verifyWebhook } = await import("@clerk/backend/webhooks");
+  const request = new Request("https://hooks.example.com/webhooks/clerk", { method: "POST", headers: out.headers, body: out.body ?? req.body });
+  await verifyWebhook(request, { signingSecret: req.secret });
+  return true;
+}
