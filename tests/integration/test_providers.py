@@ -872,3 +872,37 @@ def test_an_expired_secret_no_longer_verifies(start_bridge, kafka_bootstrap):
             accepted[ep].append(Accepted(event_id, req.body, ep))
     check_topics(problems, bridge, kafka_bootstrap, accepted, verified=lambda ep: "github")
     problems.check()
+
+
+# ---- 9. the handshakes of the presets of signers/: x's CRC, nylas's challenge ----
+
+
+def test_x_crc_and_nylas_challenge_are_answered_and_publish_nothing(start_bridge, kafka_bootstrap):
+    presets = {p["name"]: p for p in module_presets()}
+    bridge = start_bridge([{"id": name, "verify": {"provider": name, "secret": presets[name]["secret"]}}
+                           for name in ("x", "nylas")])
+    # X: GET ?crc_token=T → {"response_token": "sha256=" + base64 HMAC-SHA256(consumer secret, T)}; recomputed here
+    # with Python's hmac, the recipe of X's documentation (not a signature of any request)
+    token = "8M9jFNmHTyyN-8M9jFNmHTyyN_s"
+    resp = requests.get(bridge.url("x"), params={"crc_token": token}, timeout=30)
+    want = base64.b64encode(hmac.new(presets["x"]["secret"].encode(), token.encode(), hashlib.sha256).digest())
+    assert (resp.status_code, resp.headers["content-type"]) == (200, "application/json"), resp.text
+    assert resp.json() == {"response_token": "sha256=" + want.decode()}
+    resp = requests.get(bridge.url("x"), timeout=30)  # no crc_token: an unsigned request
+    assert (resp.status_code, resp.json()["reason"]) == (401, "Missing header x-twitter-webhooks-signature")
+    # Nylas: GET ?challenge=V → V, text/plain
+    resp = requests.get(bridge.url("nylas"), params={"challenge": "nylas-challenge-4711"}, timeout=30)
+    assert (resp.status_code, resp.content, resp.headers["content-type"]) == (200, b"nylas-challenge-4711", "text/plain")
+    resp = requests.post(bridge.url("nylas"), params={"challenge": "x"}, data=b"{}", timeout=30)  # a POST is not one
+    assert (resp.status_code, resp.json()["reason"]) == (401, "Missing header x-nylas-signature"), resp.text
+    # nothing of the handshakes was published: a signed sentinel is each topic's only record
+    inputs = {name: {"provider": name, "secret": presets[name]["secret"], **module_body(presets[name], "s", name)}
+              for name in ("x", "nylas")}
+    problems = Problems()
+    accepted: dict[str, list[Accepted]] = {}
+    for (name, inp), out in zip(inputs.items(), sdk_many(list(inputs.values()))):
+        req = request_from(name, inp, out)
+        event_id = problems.answer(f"{name} sentinel", send(bridge, req), 200)
+        accepted[name] = [Accepted(event_id, req.body, "sentinel")] if event_id else []
+    check_topics(problems, bridge, kafka_bootstrap, accepted, verified=lambda ep: ep)
+    problems.check()

@@ -13,6 +13,7 @@ export const preset = {
   contentType: "application/json",
   form: false,
   scheme: {
+    handshake: "nylas",
     signatureHeader: "x-nylas-signature",
     split: { kind: "plain" },
     signed: "{body}",
@@ -23,7 +24,7 @@ export const preset = {
   proofSource: `${nylasV6} WebhookNotification.verifyWebhookSignature (installed as nylas-v6)`,
   notes: "v3 keys the HMAC with the webhook_secret returned once when the webhook is created (v2 used the app's client " +
     "secret, same HMAC). The current SDK (nylas@8) has no verifier; nylas@6's takes the key as an argument. No " +
-    "timestamp and no delivery-id header. Handshake still to come (handshake none here): at creation Nylas sends " +
+    "timestamp and no delivery-id header. Handshake nylas: at creation Nylas sends " +
     "GET <url>?challenge=<value>, unsigned, and wants 200 with exactly <value> as the body within 10 s. Compressed " +
     "delivery (gzip bodies) is not covered.",
 };

@@ -10,6 +10,7 @@ export const preset = {
   contentType: "application/json",
   form: false,
   scheme: {
+    handshake: "x-crc",
     signatureHeader: "x-twitter-webhooks-signature",
     split: { kind: "plain", requiredPrefix: "sha256=" },
     signed: "{body}",
@@ -20,8 +21,8 @@ export const preset = {
   proofSource: `${sdkVersion("twitter-autohook")} validateSignature (github.com/twitterdev/autohook)`,
   notes: "The key is the app's consumer secret (API key secret). No timestamp and no delivery-id header. The official " +
     "TypeScript SDK has no webhook helper; twitter-autohook (published by Twitter) checks the signature. Its ngrok " +
-    "dependency's install script is denied (allowScripts): it downloads a binary nothing here uses. Handshake still to " +
-    "come (handshake none here): the CRC, GET <url>?crc_token=<T> at registration, hourly and on PUT /2/webhooks/:id, " +
+    "dependency's install script is denied (allowScripts): it downloads a binary nothing here uses. Handshake x-crc: " +
+    "the CRC, GET <url>?crc_token=<T> at registration, hourly and on PUT /2/webhooks/:id, " +
     "answered 200 application/json {\"response_token\":\"sha256=<base64 HMAC-SHA256(consumer secret, T)>\"}.",
 };
 
