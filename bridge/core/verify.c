@@ -989,7 +989,8 @@ int hb_verifier_sign_headers(const hb_verifier_t *v, const hb_request_t *req, hb
     hb_header_t headers[HB_SCHEME_MAX_PARTS + 16];
     hb_request_t with = *req;
     if (req->num_headers <= 16) {
-        memcpy(headers, req->headers, req->num_headers * sizeof(*headers));
+        if (req->num_headers > 0) /* memcpy takes no NULL, even for 0 bytes */
+            memcpy(headers, req->headers, req->num_headers * sizeof(*headers));
         with.headers = headers;
         for (size_t i = 0; i < v->num_parts; i++) {
             const hb_scheme_part_t *part = &v->parts[i];
