@@ -1,5 +1,5 @@
 // Clerk: webhooks delivered by Svix (svix-id, svix-timestamp, svix-signature "v1,<base64 HMAC-SHA256>").
-import { idOf, msgId, sdkVersion, secretsOf, swhSignatures, tsOf } from "./lib.mjs";
+import { sdkVersion, swhScheme, swhSign } from "./lib.mjs";
 
 export const preset = {
   name: "clerk",
@@ -10,17 +10,7 @@ export const preset = {
   otherSecret: "whsec_" + Buffer.from("another-32-byte-signing-key-here").toString("base64"),
   contentType: "application/json",
   form: false,
-  scheme: {
-    signatureHeader: "svix-signature",
-    idHeader: "svix-id",
-    split: { kind: "list", separator: " ", signatureKey: "v1" },
-    signed: "{id}.{timestamp}.{body}",
-    algorithm: "sha256",
-    encoding: "base64",
-    secretForm: "whsec",
-    timestampHeader: "svix-timestamp",
-    timestamped: true,
-  },
+  scheme: swhScheme("svix"),
   proof: "sdk",
   proofSource: `${sdkVersion("@clerk/backend")} verifyWebhook (@clerk/backend/webhooks)`,
   notes: "The Dashboard's signing secret is whsec_<base64>. verifyWebhook reads only the svix-* headers (webhook-* " +
@@ -28,19 +18,7 @@ export const preset = {
     "space-separated v1,<sig> entries.",
 };
 
-export async function sign(req) {
-  const t = tsOf(req);
-  const id = idOf(req, msgId);
-  return {
-    headers: {
-      "svix-id": id,
-      "svix-timestamp": String(t),
-      "svix-signature": swhSignatures(secretsOf(req), id, t, req.body ?? ""),
-      "content-type": preset.contentType,
-    },
-    sdk: `node:crypto per ${preset.docs}`,
-  };
-}
+export const sign = async (req) => swhSign(req, "svix", preset);
 
 export async function verify(out, req) {
   const { verifyWebhook } = await import("@clerk/backend/webhooks");

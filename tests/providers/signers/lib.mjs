@@ -75,3 +75,31 @@ export async function accepts(fn) {
     return false;
   }
 }
+
+/** The Standard Webhooks scheme (prefix "webhook") or Svix's ("svix"), in the words of a preset row. */
+export const swhScheme = (prefix) => ({
+  signatureHeader: `${prefix}-signature`,
+  idHeader: `${prefix}-id`,
+  split: { kind: "list", separator: " ", signatureKey: "v1" },
+  signed: "{id}.{timestamp}.{body}",
+  algorithm: "sha256",
+  encoding: "base64",
+  secretForm: "whsec",
+  timestampHeader: `${prefix}-timestamp`,
+  timestamped: true,
+});
+
+/** sign() of that scheme for a preset: its three headers, one v1 per secret, a Svix-style message id. */
+export function swhSign(req, prefix, preset) {
+  const t = tsOf(req);
+  const id = idOf(req, msgId);
+  return {
+    headers: {
+      [`${prefix}-id`]: id,
+      [`${prefix}-timestamp`]: String(t),
+      [`${prefix}-signature`]: swhSignatures(secretsOf(req), id, t, req.body ?? ""),
+      "content-type": preset.contentType,
+    },
+    sdk: `node:crypto per ${preset.docs}`,
+  };
+}

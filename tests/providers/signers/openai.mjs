@@ -1,5 +1,5 @@
 // OpenAI: Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature "v1,<base64 HMAC-SHA256>").
-import { idOf, randomHex, sdkVersion, secretsOf, swhSignatures, tsOf } from "./lib.mjs";
+import { idOf, randomHex, sdkVersion, secretsOf, swhScheme, swhSignatures, tsOf } from "./lib.mjs";
 
 export const preset = {
   name: "openai",
@@ -10,17 +10,7 @@ export const preset = {
   otherSecret: "whsec_" + Buffer.from("another-32-byte-signing-key-here").toString("base64"),
   contentType: "application/json",
   form: false,
-  scheme: {
-    signatureHeader: "webhook-signature",
-    idHeader: "webhook-id",
-    split: { kind: "list", separator: " ", signatureKey: "v1" },
-    signed: "{id}.{timestamp}.{body}",
-    algorithm: "sha256",
-    encoding: "base64",
-    secretForm: "whsec",
-    timestampHeader: "webhook-timestamp",
-    timestamped: true,
-  },
+  scheme: swhScheme("webhook"),
   proof: "sdk",
   proofSource: `${sdkVersion("openai")} OpenAI.webhooks.verifySignature`,
   notes: "OpenAI issues whsec_ secrets; webhook-id values look like wh_<hex>. verifySignature allows 300 s either " +

@@ -1,5 +1,5 @@
 // Replicate: Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature "v1,<base64 HMAC-SHA256>").
-import { idOf, msgId, sdkVersion, secretsOf, swhSignatures, tsOf } from "./lib.mjs";
+import { sdkVersion, swhScheme, swhSign } from "./lib.mjs";
 
 export const preset = {
   name: "replicate",
@@ -10,36 +10,14 @@ export const preset = {
   otherSecret: "whsec_" + Buffer.from("another-32-byte-signing-key-here").toString("base64"),
   contentType: "application/json",
   form: false,
-  scheme: {
-    signatureHeader: "webhook-signature",
-    idHeader: "webhook-id",
-    split: { kind: "list", separator: " ", signatureKey: "v1" },
-    signed: "{id}.{timestamp}.{body}",
-    algorithm: "sha256",
-    encoding: "base64",
-    secretForm: "whsec",
-    timestampHeader: "webhook-timestamp",
-    timestamped: true,
-  },
+  scheme: swhScheme("webhook"),
   proof: "sdk",
   proofSource: `${sdkVersion("replicate")} validateWebhook`,
   notes: "The secret (whsec_<base64>, one per account) comes from GET /v1/webhooks/default/secret. validateWebhook " +
     "checks no timestamp at all; timestamped (300 s) follows the docs' advice against replays, not the SDK.",
 };
 
-export async function sign(req) {
-  const t = tsOf(req);
-  const id = idOf(req, msgId);
-  return {
-    headers: {
-      "webhook-id": id,
-      "webhook-timestamp": String(t),
-      "webhook-signature": swhSignatures(secretsOf(req), id, t, req.body ?? ""),
-      "content-type": preset.contentType,
-    },
-    sdk: `node:crypto per ${preset.docs}`,
-  };
-}
+export const sign = async (req) => swhSign(req, "webhook", preset);
 
 export async function verify(out, req) {
   const { validateWebhook } = await import("replicate");

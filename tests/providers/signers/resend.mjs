@@ -1,5 +1,5 @@
 // Resend: webhooks delivered by Svix (svix-id, svix-timestamp, svix-signature "v1,<base64 HMAC-SHA256>").
-import { idOf, msgId, sdkVersion, secretsOf, swhSignatures, tsOf } from "./lib.mjs";
+import { sdkVersion, swhScheme, swhSign } from "./lib.mjs";
 
 export const preset = {
   name: "resend",
@@ -10,17 +10,7 @@ export const preset = {
   otherSecret: "whsec_" + Buffer.from("another-32-byte-signing-key-here").toString("base64"),
   contentType: "application/json",
   form: false,
-  scheme: {
-    signatureHeader: "svix-signature",
-    idHeader: "svix-id",
-    split: { kind: "list", separator: " ", signatureKey: "v1" },
-    signed: "{id}.{timestamp}.{body}",
-    algorithm: "sha256",
-    encoding: "base64",
-    secretForm: "whsec",
-    timestampHeader: "svix-timestamp",
-    timestamped: true,
-  },
+  scheme: swhScheme("svix"),
   proof: "sdk",
   proofSource: `${sdkVersion("resend")} Resend.webhooks.verify`,
   notes: "The docs read svix-id, svix-timestamp and svix-signature and pass them to resend.webhooks.verify (which " +
@@ -28,19 +18,7 @@ export const preset = {
     "rotation both secrets sign for 24 hours: two v1, entries.",
 };
 
-export async function sign(req) {
-  const t = tsOf(req);
-  const id = idOf(req, msgId);
-  return {
-    headers: {
-      "svix-id": id,
-      "svix-timestamp": String(t),
-      "svix-signature": swhSignatures(secretsOf(req), id, t, req.body ?? ""),
-      "content-type": preset.contentType,
-    },
-    sdk: `node:crypto per ${preset.docs}`,
-  };
-}
+export const sign = async (req) => swhSign(req, "svix", preset);
 
 export async function verify(out, req) {
   const { Resend } = await import("resend");

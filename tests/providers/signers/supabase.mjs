@@ -1,5 +1,5 @@
 // Supabase Auth HTTP hooks: Standard Webhooks headers; the secret is written "v1,whsec_<base64>".
-import { idOf, sdkVersion, secretsOf, swhSignatures, tsOf, whsecKey } from "./lib.mjs";
+import { idOf, sdkVersion, secretsOf, swhScheme, swhSignatures, tsOf, whsecKey } from "./lib.mjs";
 
 export const preset = {
   name: "supabase",
@@ -10,17 +10,7 @@ export const preset = {
   otherSecret: "v1,whsec_" + Buffer.from("another-32-byte-signing-key-here").toString("base64"),
   contentType: "application/json",
   form: false,
-  scheme: {
-    signatureHeader: "webhook-signature",
-    idHeader: "webhook-id",
-    split: { kind: "list", separator: " ", signatureKey: "v1" },
-    signed: "{id}.{timestamp}.{body}",
-    algorithm: "sha256",
-    encoding: "base64",
-    secretForm: "whsec",
-    timestampHeader: "webhook-timestamp",
-    timestamped: true,
-  },
+  scheme: swhScheme("webhook"),
   proof: "sdk",
   proofSource: `${sdkVersion("standardwebhooks")} Webhook.verify (the scheme of https://supabase.com/docs/guides/auth/auth-hooks)`,
   notes: "The docs say HTTP hooks follow the Standard Webhooks specification; the dashboard's secret is " +
